@@ -1,0 +1,236 @@
+"""Typed configuration of an EAN-family model.
+
+One :class:`ModelConfig` describes every model of the study: the plain TSN and TSM
+baselines, the paper's "ResNet baseline" (temporal conv + ME), EAN with or without LMC,
+and every ablation row of Tables 5-10, each as a field value — no code edits.
+
+Stages are numbered as in the paper: stage 1 is the stem (conv1 + BN + ReLU [+ max-pool]),
+stages 2-5 are ResNet ``layer1``-``layer4``. "EAB after stage s" means the block runs on the
+output of stage s.
+
+``semantics`` selects between the two readings of the method:
+
+* ``"authors"`` — the computation of the authors' released code (default; the paper's
+  numbers and the released checkpoint come from it).
+* ``"paper"`` — the method as the paper's text describes it (EAB order spatial -> M ->
+  temporal with BN+ReLU after the spatial convs, 5x5x5 ESP-Net, 3x32x32 LMC patches with a
+  128-d latent on the first frame of a segment, the 8x-reduce / 3x1x1 / 5x5 Saliency-Net,
+  zero-initialised last EAB conv).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, field, fields
+from typing import Any, Optional, Tuple
+
+SEMANTICS = ("authors", "paper")
+DEPTHS = (10, 18, 34, 50, 101)
+TEMPORAL = ("none", "tsm", "tconv_me", "tconv", "me")
+EAB_BLOCKS = ("eab", "s_block", "l_block", "incep")
+FUSIONS = ("dynamic", "static", "shuffle", "identity")
+POOLS = ("max", "avg", "none")
+SPATIAL = ("2d", "1+1")
+REGIONS = ("saliency", "fixed", "all", "boxes")
+LMC_VARIANTS = ("auto", "8f", "16f")
+
+
+@dataclass
+class BackboneConfig:
+    """The 2D ResNet frame encoder and its per-block temporal modules."""
+
+    depth: int = 50
+    """ResNet depth: 10/18/34 use basic blocks, 50/101 bottlenecks."""
+    width: int = 64
+    """Channels of the stem; stage widths are width x (1, 2, 4, 8) (x4 for bottlenecks)."""
+    stem_pool: bool = True
+    """Stem max-pool 3x3/2. Off for small inputs: keeps a larger final map."""
+    temporal: str = "tconv_me"
+    """Per-block temporal module: "none" (TSN), "tsm" (shift before conv1),
+    "tconv_me" (ME then depth-wise temporal conv before every 3x3 conv: the paper's
+    ResNet baseline), or only one of the two ("tconv", "me")."""
+    me_reduction: int = 16
+    shift_div: int = 8
+    """Fraction 1/shift_div of the channels is shifted each way (TSM and the temporal
+    conv's shift initialisation)."""
+    pretrained: Optional[str] = None
+    """Local path to a torchvision ImageNet ResNet state dict. Never downloaded."""
+
+
+@dataclass
+class EABConfig:
+    """Event Adaptive Blocks and the ablations of Tables 6, 8, 9 and 10."""
+
+    stages: Tuple[int, ...] = (1, 2, 3, 4)
+    """Paper stages after which an EAB is inserted (empty: no EAB)."""
+    block: str = "eab"
+    """"eab"; Table 8 baselines "s_block" ((2+1)D 3x3x3, 3 groups), "l_block" (same,
+    dilation 2), "incep" (EAB with identity fusion)."""
+    fusion: str = "dynamic"
+    """Table 9: "dynamic" (M from ESP-Net), "static" (one learned matrix),
+    "shuffle" (channel shuffle across the kernel groups), "identity"."""
+    pool: str = "max"
+    """Table 10: the pooling branch, "max", "avg" or "none"."""
+    inter_relu: bool = True
+    """Table 10: the ReLU between the first and the second convolution stage."""
+    dilation: bool = True
+    """Table 10: large kernels as 3-tap convolutions with dilation 2 (True) or plain 5-tap."""
+    spatial: str = "2d"
+    """Table 10: spatial kernels as 2D ("2d") or factorised 1xk + kx1 ("1+1", the (1+1+1)D row)."""
+    groups: int = 3
+    """G: number of kernel scales {1, 3, 5, ...}."""
+    bottleneck: int = 4
+    """Channel compression C -> C / bottleneck."""
+    conv_groups: int = 4
+    """Groups of the 1x1x1 compress / expand convolutions."""
+    esp_reduction: int = 16
+    """ESP-Net reduces the C' bottleneck channels by this factor."""
+
+
+@dataclass
+class SOIConfig:
+    """Sparse Object Interaction Transformer and the ablations of Tables 6 and 7."""
+
+    stages: Tuple[int, ...] = (5,)
+    """Paper stages followed by an SOI-Tr (empty: average pooling, the plain TSN head).
+    The last one pools the video; earlier ones write their interaction features back
+    into the feature map through the saliency maps."""
+    regions: str = "saliency"
+    """Table 7: "saliency" (Saliency-Net), "fixed" (N fixed regions), "all" (every
+    position is a token), "boxes" (externally supplied per-frame boxes)."""
+    num_objects: int = 4
+    bottleneck: int = 4
+    depth: int = 2
+    heads: int = 8
+    pos_embedding: bool = True
+
+
+@dataclass
+class LMCConfig:
+    """Latent Motion Code on the dense clip (segment_length > 1)."""
+
+    enabled: bool = False
+    variant: str = "auto"
+    """Authors' semantics only: "8f" (EAN_8f.py) or "16f" (EAN_16f.py: deeper encoder and
+    decoder plus the extra 2D RGB-difference branch). "auto": "16f" when num_segments == 16."""
+    latent: Optional[int] = None
+    """Latent width; None = the semantics' value (authors 256, paper 128)."""
+
+
+@dataclass
+class ModelConfig:
+    """Everything that defines a model; see the module docstring."""
+
+    name: str = "custom"
+    semantics: str = "authors"
+    num_classes: int = 174
+    num_segments: int = 8
+    """T: segments (= frames of the sparse clip)."""
+    segment_length: int = 1
+    """L: consecutive frames per segment in the input (5 for LMC models)."""
+    input_size: int = 224
+    """Nominal input size; sets the size of the positional embedding (any size runs)."""
+    dropout: float = 0.5
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    eab: EABConfig = field(default_factory=EABConfig)
+    soi: SOIConfig = field(default_factory=SOIConfig)
+    lmc: LMCConfig = field(default_factory=LMCConfig)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> None:
+        def check(value, allowed, what):
+            if value not in allowed:
+                raise ValueError(f"model config: {what} must be one of {list(allowed)}, got {value!r}")
+
+        check(self.semantics, SEMANTICS, "semantics")
+        check(self.backbone.depth, DEPTHS, "backbone.depth")
+        check(self.backbone.temporal, TEMPORAL, "backbone.temporal")
+        check(self.eab.block, EAB_BLOCKS, "eab.block")
+        check(self.eab.fusion, FUSIONS, "eab.fusion")
+        check(self.eab.pool, POOLS, "eab.pool")
+        check(self.eab.spatial, SPATIAL, "eab.spatial")
+        check(self.soi.regions, REGIONS, "soi.regions")
+        check(self.lmc.variant, LMC_VARIANTS, "lmc.variant")
+        self.eab.stages = tuple(int(s) for s in self.eab.stages)
+        self.soi.stages = tuple(sorted(int(s) for s in self.soi.stages))
+        for s in self.eab.stages + self.soi.stages:
+            if not 1 <= s <= 5:
+                raise ValueError(f"model config: stages are numbered 1 (stem) to 5 (layer4), got {s}")
+        if self.soi.stages and self.soi.stages[-1] != 5:
+            raise ValueError("model config: soi.stages must end with stage 5 (the SOI-Tr that pools the video)")
+        if self.num_segments < 1 or self.segment_length < 1 or self.num_classes < 1:
+            raise ValueError("model config: num_segments, segment_length and num_classes must be >= 1")
+        if self.lmc.enabled and self.segment_length < 2:
+            raise ValueError("model config: lmc.enabled needs segment_length >= 2 (5 in the paper)")
+        if self.eab.groups < 1 or self.eab.bottleneck < 1:
+            raise ValueError("model config: eab.groups and eab.bottleneck must be >= 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError("model config: dropout must be in [0, 1)")
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def lmc_variant(self) -> str:
+        if self.lmc.variant != "auto":
+            return self.lmc.variant
+        return "16f" if self.num_segments == 16 else "8f"
+
+    @property
+    def lmc_latent(self) -> int:
+        if self.lmc.latent is not None:
+            return self.lmc.latent
+        return 256 if self.semantics == "authors" else 128
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        def convert(obj):
+            if dataclasses.is_dataclass(obj):
+                return {f.name: convert(getattr(obj, f.name)) for f in fields(obj)}
+            if isinstance(obj, tuple):
+                return list(obj)
+            return obj
+
+        return convert(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        return _from_dict(cls, data, "model")
+
+    def override(self, updates: dict[str, Any]) -> "ModelConfig":
+        """A copy with dotted-key updates applied, e.g. ``{"eab.fusion": "identity"}``."""
+        data = self.to_dict()
+        for key, value in updates.items():
+            node = data
+            parts = key.split(".")
+            for part in parts[:-1]:
+                if part not in node or not isinstance(node[part], dict):
+                    raise KeyError(f"model config has no section {part!r} (in {key!r})")
+                node = node[part]
+            if parts[-1] not in node:
+                raise KeyError(f"model config has no field {key!r}")
+            node[parts[-1]] = value
+        return ModelConfig.from_dict(data)
+
+    def copy(self) -> "ModelConfig":
+        return copy.deepcopy(self)
+
+
+def _from_dict(cls, data: dict[str, Any], where: str):
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise KeyError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
+    kwargs = {}
+    for name, value in data.items():
+        default = known[name].default_factory() if known[name].default_factory is not dataclasses.MISSING else None
+        if dataclasses.is_dataclass(default):
+            kwargs[name] = _from_dict(type(default), value, f"{where}.{name}")
+        elif name == "stages":
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)

@@ -1,0 +1,172 @@
+"""Latent Motion Code (LMC): short-term motion of each dense segment as a feature map that
+is added to the stem output of the segment's RGB frame.
+
+Input: the dense clip ``(B, 3, T, L, H, W)``; output: ``(B*T, C1, H/s, W/s)`` matching the
+stem output (C1 stem channels, stride s). Per segment::
+
+    d_i = frame_{i+1} - frame_i                        L-1 RGB difference maps
+    v   = H_e(patches(d))                              a linear map per patch -> latent D
+    c   = H_m(v)                                       grouped 3D convs over (L-1, gh, gw)
+    m   = H_d(c), un-patchified and stacked            (C1 / (L-1)) channels per difference
+
+``authors``: frames sub-sampled 2x (every second pixel), 16x16 patches (32x32 of the full
+frame), D = 256, two residual grouped blocks, decoder scaled 0.01 at init; the sparse frame
+is the middle one. The 16-frame variant (``EAN_16f.py``) has a two-layer encoder and decoder
+and an extra 2D branch on the stacked differences; the stem, LMC and branch outputs are
+mixed 0.6 / 0.2 / 0.2.
+``paper``: full-resolution 3x32x32 patches, D = 128, two grouped 3D convs, the first frame of
+the segment.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from ean.models.config import ModelConfig
+
+PATCH = 32  # input pixels covered by one latent position (both semantics)
+
+
+class LatentMotionCode(nn.Module):
+    """See module docstring. ``forward(dense (B, 3, T, L, H, W)) -> (B*T, C1, H/s, W/s)``."""
+
+    def __init__(self, cfg: ModelConfig, stem_channels: int, stem_stride: int):
+        super().__init__()
+        self.semantics = cfg.semantics
+        self.variant = cfg.lmc_variant if cfg.semantics == "authors" else "paper"
+        diffs = cfg.segment_length - 1
+        if stem_channels % diffs:
+            raise ValueError(f"LMC: the stem's {stem_channels} channels cannot be split over "
+                             f"{diffs} difference maps (segment_length {cfg.segment_length})")
+        self.diffs = diffs
+        self.out_channels = stem_channels // diffs
+        self.out_patch = PATCH // stem_stride
+        self.subsample = 2 if self.semantics == "authors" else 1
+        patch = PATCH // self.subsample
+        self.in_patch = patch
+        in_dim = 3 * patch * patch
+        latent = cfg.lmc_latent
+        out_dim = self.out_channels * self.out_patch ** 2
+        groups = math.gcd(16, latent)
+
+        if self.variant == "16f":
+            self.encoder = nn.ModuleList([nn.Linear(in_dim, latent, bias=False), nn.BatchNorm3d(latent),
+                                          nn.ReLU(inplace=True), nn.Linear(latent, latent, bias=False)])
+        else:
+            self.encoder = nn.ModuleList([nn.Linear(in_dim, latent, bias=False)])
+
+        if self.semantics == "authors":
+            self.block1 = nn.Sequential(
+                nn.Conv3d(latent, latent, 3, padding=1, groups=groups, bias=False), nn.BatchNorm3d(latent),
+                nn.ReLU(inplace=True), nn.Conv3d(latent, latent, 1, bias=False), nn.BatchNorm3d(latent))
+            self.block2 = nn.Sequential(
+                nn.Conv3d(latent, latent, 3, padding=1, groups=groups, bias=False), nn.BatchNorm3d(latent))
+        else:
+            self.block1 = nn.Sequential(
+                nn.Conv3d(latent, latent, 3, padding=1, groups=groups, bias=False), nn.BatchNorm3d(latent),
+                nn.ReLU(inplace=True))
+            self.block2 = nn.Sequential(
+                nn.Conv3d(latent, latent, 3, padding=1, groups=groups, bias=False), nn.BatchNorm3d(latent),
+                nn.ReLU(inplace=True))
+
+        if self.variant == "16f":
+            self.decoder = nn.ModuleList([nn.Linear(latent, latent, bias=False), nn.BatchNorm3d(latent),
+                                          nn.ReLU(inplace=True), nn.Linear(latent, out_dim, bias=False)])
+            scaled = self.decoder[0]
+        else:
+            self.decoder = nn.ModuleList([nn.Linear(latent, out_dim, bias=False)])
+            scaled = self.decoder[0]
+        for m in self.modules():
+            if isinstance(m, nn.Conv3d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        if self.semantics == "authors":
+            with torch.no_grad():
+                scaled.weight.mul_(0.01)
+
+        self.branch = RGBDiffBranch(3 * diffs, stem_channels, stem_stride) if self.variant == "16f" else None
+
+    def frame_index(self, segment_length: int) -> int:
+        """The frame of each segment that the RGB stream sees: middle (authors) or first (paper)."""
+        return segment_length // 2 if self.semantics == "authors" else 0
+
+    def differences(self, dense: Tensor) -> Tensor:
+        """``(B, 3, T, L, H, W)`` -> ``(B*T, 3, L-1, H', W')`` (H' = H / subsample)."""
+        b, c, t, l, h, w = dense.shape
+        x = dense.permute(0, 2, 1, 3, 4, 5).reshape(b * t, c, l, h, w)
+        if self.subsample > 1:
+            x = x[..., ::self.subsample, ::self.subsample]
+        return x[:, :, 1:] - x[:, :, :-1]
+
+    def _apply(self, layers: nn.ModuleList, v: Tensor) -> Tensor:
+        """Linear / BN3d / ReLU layers on a latent ``(N, K, gh, gw, D)`` tensor."""
+        for layer in layers:
+            if isinstance(layer, nn.BatchNorm3d):
+                v = layer(v.permute(0, 4, 1, 2, 3)).permute(0, 2, 3, 4, 1)
+            else:
+                v = layer(v)
+        return v
+
+    def forward(self, dense: Tensor) -> Tensor:
+        b, _, t, l, h, w = dense.shape
+        if l - 1 != self.diffs:
+            raise ValueError(f"LMC was built for segments of {self.diffs + 1} frames, got {l}")
+        if h % PATCH or w % PATCH:
+            raise ValueError(f"LMC needs an input size divisible by {PATCH}, got {h}x{w}")
+        d = self.differences(dense)                              # (N, 3, K, H', W')
+        n, _, k, hh, ww = d.shape
+        p = self.in_patch
+        gh, gw = hh // p, ww // p
+        # patches (N, K, gh, gw, D_in); authors: (row, col, channel) order, paper: (channel, row, col)
+        patches = d.view(n, 3, k, gh, p, gw, p)
+        if self.semantics == "authors":
+            patches = patches.permute(0, 2, 3, 5, 4, 6, 1)
+        else:
+            patches = patches.permute(0, 2, 3, 5, 1, 4, 6)
+        v = self._apply(self.encoder, patches.reshape(n, k, gh, gw, -1))
+        v = v.permute(0, 4, 1, 2, 3)                             # (N, D, K, gh, gw)
+        v = v + self.block1(v) if self.semantics == "authors" else self.block1(v)
+        v = v + self.block2(v) if self.semantics == "authors" else self.block2(v)
+        m = self._apply(self.decoder, v.permute(0, 2, 3, 4, 1))  # (N, K, gh, gw, c*q*q)
+        q, c = self.out_patch, self.out_channels
+        m = m.view(n, k, gh, gw, c, q, q).permute(0, 4, 1, 2, 5, 3, 6)   # (N, c, K, gh, q, gw, q)
+        return m.reshape(n, c * k, gh * q, gw * q)               # channel index = c * K + k
+
+    def fuse(self, stem: Tensor, dense: Tensor) -> Tensor:
+        """Add the motion map to the stem output ``(B*T, C1, h, w)``."""
+        motion = self(dense)
+        if self.branch is None:
+            return stem + motion
+        return 0.6 * stem + 0.2 * motion + 0.2 * self.branch(self.differences(dense))
+
+
+class RGBDiffBranch(nn.Module):
+    """The authors' 16-frame 2D branch on the stacked RGB differences (TDN-like).
+
+    ``(B*T, 3, K, H', W')`` -> ``(B*T, C1, H/s, W/s)``:
+    conv3x3/2 -> ReLU -> BN -> conv3x3 (groups 4) -> ReLU -> BN -> conv1x1 (bias) ->
+    conv3x3 (groups 16); widths 24 and 64 at a 64-channel stem.
+    """
+
+    def __init__(self, in_channels: int, stem_channels: int, stem_stride: int):
+        super().__init__()
+        mid = max(1, stem_channels * 3 // 8)
+        stride = 2 if stem_stride == 4 else 1
+        g1 = math.gcd(4, math.gcd(mid, stem_channels))
+        g2 = math.gcd(16, stem_channels)
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, mid, 3, stride=stride, padding=1, bias=False), nn.ReLU(inplace=True),
+            nn.BatchNorm2d(mid),
+            nn.Conv2d(mid, stem_channels, 3, padding=1, groups=g1, bias=False), nn.ReLU(inplace=True),
+            nn.BatchNorm2d(stem_channels),
+            nn.Conv2d(stem_channels, stem_channels, 1),
+            nn.Conv2d(stem_channels, stem_channels, 3, padding=1, groups=g2, bias=False))
+        for m in self.net:
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, diffs: Tensor) -> Tensor:
+        n, c, k, h, w = diffs.shape
+        return self.net(diffs.transpose(1, 2).reshape(n, k * c, h, w))
