@@ -11,11 +11,14 @@ per-video application of the EAB fusion matrix and the attention products are ``
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 import torch
-from fvcore.nn import FlopCountAnalysis
+with warnings.catch_warnings():  # fvcore scripts a helper with the deprecated torch.jit.script
+    warnings.simplefilter("ignore", FutureWarning)
+    from fvcore.nn import FlopCountAnalysis
 
 from ean.models.config import ModelConfig
 from ean.models.ean import EAN, build_model
@@ -75,17 +78,21 @@ def count_model(model: EAN, frames: Optional[int] = None, size: Optional[int] = 
     cfg = model.cfg
     frames = frames or cfg.num_segments
     size = size or cfg.input_size
-    x = torch.randn(batch, 3, frames * cfg.segment_length, size, size)
+    inputs: tuple = (torch.randn(batch, 3, frames * cfg.segment_length, size, size),)
+    if cfg.soi.stages and cfg.soi.regions == "boxes":  # externally supplied boxes: count EAN given them
+        inputs += (False, torch.tensor([0.2, 0.2, 0.6, 0.6]).expand(batch, frames, cfg.soi.num_objects, 4))
     was_training = model.training
     model.eval()
     logging.getLogger("fvcore").setLevel(logging.ERROR)
     try:
-        analysis = FlopCountAnalysis(model, (x,))
-        analysis.set_op_handle(**EXTRA_HANDLES)
-        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-        analysis.tracer_warnings("none")
-        total = int(analysis.total())
-        per_module = analysis.by_module()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            analysis = FlopCountAnalysis(model, inputs)
+            analysis.set_op_handle(**EXTRA_HANDLES)
+            analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+            analysis.tracer_warnings("none")
+            total = int(analysis.total())
+            per_module = analysis.by_module()
     finally:
         model.train(was_training)
     params = sum(p.numel() for p in model.parameters())
