@@ -79,5 +79,35 @@ def to_markdown(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def main(argv: Optional[list[str]] = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Our Params/GMACs beside every Params/FLOPs cell of the paper")
+    parser.add_argument("--table", type=Path, default=DEFAULT_TABLE, help="the paper's rows (CSV)")
+    parser.add_argument("--semantics", choices=["authors", "paper"], default="authors")
+    parser.add_argument("--markdown", type=Path, help="write the table as Markdown here")
+    parser.add_argument("--csv", type=Path, help="write the records as CSV here")
+    args = parser.parse_args(argv)
+    rows = read_rows(args.table)
+    try:
+        from tqdm import tqdm
+        rows = tqdm(rows, desc="counting", unit="row")
+    except ImportError:  # pragma: no cover
+        pass
+    records = compute(rows, args.semantics)
+    text = to_markdown(records)
+    print(text)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text + "\n")
+    if args.csv:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.csv, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(records[0]))
+            writer.writeheader()
+            writer.writerows(records)
+    return 0
+
+
 if __name__ == "__main__":  # python -m ean.analysis.paper_complexity
-    print(to_markdown(compute(read_rows())))
+    raise SystemExit(main())

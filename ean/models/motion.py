@@ -88,5 +88,5 @@ class MotionExcitation(nn.Module):
             nxt = self.diff_conv(s5[:, 1:].reshape(-1, c, h, w)).view(n // t, t - 1, c, h, w)
             diff[:, :-1] = nxt - s5[:, :-1]
         pooled = diff.mean(dim=(3, 4)).view(n, c, 1, 1)
-        a = torch.sigmoid(self.expand_bn(self.expand(pooled))) - 0.5
-        return x + x * a
+        # x + x * (sigmoid(z) - 0.5), as one multiplication
+        return x * (torch.sigmoid(self.expand_bn(self.expand(pooled))) + 0.5)

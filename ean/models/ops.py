@@ -112,22 +112,76 @@ def temporal_conv(x: Tensor, weight: Tensor, num_segments: int, dilation: int = 
     return F.conv2d(stacked, w2d)
 
 
+def _running_max(x: Tensor, dim: int, kernel: int) -> Tensor:
+    """Max over a window of ``kernel`` along ``dim`` (stride 1, -inf padding)."""
+    half = kernel // 2
+    size = x.shape[dim]
+    pad_shape = list(x.shape)
+    pad_shape[dim] = half
+    pad = x.new_full(pad_shape, float("-inf"))
+    padded = torch.cat([pad, x, pad], dim=dim)
+    out = padded.narrow(dim, 0, size)
+    for k in range(1, kernel):
+        out = torch.maximum(out, padded.narrow(dim, k, size))
+    return out
+
+
+def _running_max_backward(inp: Tensor, out: Tensor, grad: Tensor, dim: int, kernel: int) -> Tensor:
+    """Gradient of :func:`_running_max`: each output's gradient goes to the input(s) of its
+    window equal to the maximum (inputs tied for a maximum share it)."""
+    half = kernel // 2
+    size = inp.shape[dim]
+    grad_in = torch.zeros_like(inp)
+    for d in range(-half, half + 1):  # input i = output j + d
+        length = size - abs(d)
+        if length <= 0:
+            continue
+        lo_i, lo_j = max(0, d), max(0, -d)
+        hit = inp.narrow(dim, lo_i, length) == out.narrow(dim, lo_j, length)
+        grad_in.narrow(dim, lo_i, length).add_(grad.narrow(dim, lo_j, length) * hit)
+    return grad_in
+
+
+class _SeparableMaxPool(torch.autograd.Function):
+    """Running maxima along time, height and width of ``(B, T, C, H, W)``, with a backward
+    pass of a few elementwise passes (autograd through ``torch.maximum`` is several times
+    slower on CPU)."""
+
+    DIMS = (1, 3, 4)
+
+    @staticmethod
+    def forward(ctx, v: Tensor, kernel: int) -> Tensor:
+        stages = [v]
+        for dim in _SeparableMaxPool.DIMS:
+            stages.append(_running_max(stages[-1], dim, kernel))
+        ctx.kernel = kernel
+        ctx.save_for_backward(*stages)
+        return stages[-1]
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        stages = ctx.saved_tensors
+        for k in reversed(range(len(_SeparableMaxPool.DIMS))):
+            grad = _running_max_backward(stages[k], stages[k + 1], grad, _SeparableMaxPool.DIMS[k], ctx.kernel)
+        return grad, None
+
+
 def max_pool_3d(x: Tensor, num_segments: int, kernel: int = 3) -> Tensor:
     """3D max-pool (kernel ``k x k x k``, stride 1, padding k//2) on the frame layout.
 
-    Separable and exact: the max over time of shifted frames, then a 2D max-pool.
-    Padding is -inf, as in ``max_pool3d``. x: ``(B*T, C, H, W)`` -> same shape.
+    Separable and exact (-inf padding, as ``max_pool3d``): running maxima along time,
+    height and width, which on CPU is several times faster than a pooling kernel with
+    stride 1. (Where several inputs tie for a window's maximum they share its gradient;
+    ``max_pool3d`` gives it to one of them.) x: ``(B*T, C, H, W)`` -> same shape.
     """
-    half = kernel // 2
     n, c, h, w = x.shape
-    t = num_segments
-    v = x.view(n // t, t, c, h, w)
-    pad = v.new_full((n // t, half, c, h, w), float("-inf"))
-    padded = torch.cat([pad, v, pad], dim=1)
-    out = padded[:, :t]
-    for k in range(1, kernel):
-        out = torch.maximum(out, padded[:, k:k + t])
-    return F.max_pool2d(out.reshape(n, c, h, w), kernel, stride=1, padding=half)
+    v = x.view(n // num_segments, num_segments, c, h, w)
+    if torch.is_grad_enabled() and x.requires_grad:
+        v = _SeparableMaxPool.apply(v, kernel)
+    else:
+        for dim in _SeparableMaxPool.DIMS:
+            v = _running_max(v, dim, kernel)
+    return v.reshape(n, c, h, w)
 
 
 def avg_pool_3d(x: Tensor, num_segments: int, kernel: int = 3) -> Tensor:

@@ -74,3 +74,11 @@ def test_motion_excitation_uses_frame_differences(x):
     out = me(static, T)
     assert torch.allclose(out[0], out[1], atol=1e-6)
     assert not torch.allclose(out[0], out[-1], atol=1e-6)
+
+
+def test_max_pool_gradient_equals_max_pool3d():
+    x = torch.randn(B * T, C, H, W, dtype=torch.double, requires_grad=True)
+    g = torch.randn(B * T, C, H, W, dtype=torch.double)
+    (ours,) = torch.autograd.grad(max_pool_3d(x, T), x, g)
+    (ref,) = torch.autograd.grad(to_frames(F.max_pool3d(video_view(x), 3, 1, 1)), x, g)
+    assert torch.allclose(ours, ref)
