@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "ean.analysis.flops_cli",
     "ean.models.official",
     "ean.data.cli",
+    "ean.engine.cli",
 )
 
 

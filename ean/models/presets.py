@@ -6,7 +6,7 @@ Full size (ResNet-50, 224x224, the paper's models):
 ``ean_r50_16f_rgb_lmc``.
 
 CPU-sized (ResNet-10 at quarter width, no stem max-pool, 64x64, 8 frames), for the embedded
-study: ``tsn_tiny``, ``tsm_tiny``, ``baseline_tiny``, ``ean_tiny``, ``ean_tiny_lmc``.
+study: ``tsn_tiny``, ``tsm_tiny``, ``baseline_tiny``, ``ean_tiny``, ``ean_tiny_lmc`` (LMC latent 64).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _tiny(name: str, temporal: str, eab: bool, soi: bool, lmc: bool = False) -> 
         backbone=BackboneConfig(depth=10, width=16, stem_pool=False, temporal=temporal),
         eab=EABConfig(stages=(1, 2, 3, 4) if eab else ()),
         soi=SOIConfig(stages=(5,) if soi else (), heads=4),
-        lmc=LMCConfig(enabled=lmc))
+        lmc=LMCConfig(enabled=lmc, latent=64))
 
 
 PRESETS: dict[str, Callable[[], ModelConfig]] = {

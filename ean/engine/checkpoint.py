@@ -1,0 +1,213 @@
+"""Checkpoint files: atomic writes, integrity checks, safe loading and resume discovery.
+
+A checkpoint is a dict saved with ``torch.save`` and read back with
+``torch.load(weights_only=True)`` — loading never executes code. It holds ``model`` (state
+dict), ``model_config`` (plain dict), ``class_names`` and, for training checkpoints,
+``optimizer``, ``scheduler``, ``scaler``, ``rng``, ``epoch``, ``batch_in_epoch``,
+``global_step``, ``config`` (the resolved TrainConfig) and ``metrics``.
+
+Files are written to a temporary name, fsync'ed and renamed, so a crash never leaves a
+half-written checkpoint under a real name. Each file has a ``.sha256`` sidecar written
+*before* the file itself; a file whose digest does not match is reported as corrupt.
+
+In RUN_DIR/checkpoints:
+
+* ``epoch003_step00000120.pt`` — end of the 3rd epoch (3 epochs done, 120 steps done)
+* ``step00000150.pt`` — mid-epoch checkpoint (``runtime.checkpoint_every_steps``)
+* ``best.pt`` — the epoch checkpoint with the best validation top-1 (a hard link)
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import random
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+TRAINING_KEYS = ("model", "model_config", "optimizer", "scheduler", "rng", "epoch", "batch_in_epoch",
+                 "global_step", "config")
+NAME = re.compile(r"^(?:epoch(?P<epoch>\d+)_)?step(?P<step>\d+)\.pt$")
+
+
+class CheckpointError(Exception):
+    """A checkpoint file that cannot be used; the message names the file and the reason."""
+
+
+# ---------------------------------------------------------------------------- RNG states
+def rng_state() -> dict[str, Any]:
+    """Every random state a training step depends on, as weights_only-safe values."""
+    version, keys, gauss = random.getstate()
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"name": np_name, "keys": torch.from_numpy(np_keys.astype(np.int64)), "pos": int(np_pos),
+                  "has_gauss": int(np_has_gauss), "gauss": float(np_gauss)},
+        "python": {"version": version, "keys": list(keys), "gauss": gauss},
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    np_state = state["numpy"]
+    np.random.set_state((np_state["name"], np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
+                         np_state["has_gauss"], np_state["gauss"]))
+    py = state["python"]
+    random.setstate((py["version"], tuple(py["keys"]), py["gauss"]))
+    if "cuda" in state and torch.cuda.is_available():
+        states = state["cuda"]
+        if len(states) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(states)
+
+
+# ---------------------------------------------------------------------------- writing
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` so that ``path`` is either the old or the new content."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _fsync_dir(path.parent)
+
+
+def sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
+    """Serialise ``state`` and write it atomically to ``path`` (plus its digest sidecar)."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    payload = buffer.getvalue()
+    atomic_write_bytes(sidecar(path), (hashlib.sha256(payload).hexdigest() + "\n").encode())
+    atomic_write_bytes(path, payload)
+    return path
+
+
+def link_checkpoint(source: Path, target: Path) -> None:
+    """Make ``target`` (e.g. best.pt) the same file as ``source``, atomically."""
+    for src, dst in ((sidecar(source), sidecar(target)), (source, target)):
+        if not src.exists():
+            continue
+        tmp = dst.with_name(f".{dst.name}.tmp.{os.getpid()}")
+        if tmp.exists():
+            tmp.unlink()
+        try:
+            os.link(src, tmp)
+        except OSError:  # no hard links on this file system
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    _fsync_dir(target.parent)
+
+
+# ---------------------------------------------------------------------------- reading
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_checkpoint_file(path: str | Path, map_location: Any = "cpu",
+                         required: tuple[str, ...] = ("model", "model_config")) -> dict[str, Any]:
+    """Verify and load a checkpoint with ``weights_only=True``; raise CheckpointError naming the fault."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"checkpoint {path} is empty (0 bytes)")
+    side = sidecar(path)
+    if side.is_file():
+        expected = side.read_text().strip()
+        actual = file_digest(path)
+        if expected != actual:
+            raise CheckpointError(f"checkpoint {path} is corrupt or truncated: its sha256 {actual[:12]}... "
+                                  f"does not match {side.name} ({expected[:12]}...)")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # truncated zip, foreign pickle, ...
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"checkpoint {path} cannot be read safely (torch.load with weights_only=True "
+                              f"failed: {reason})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {path} holds a {type(state).__name__}, expected a dict")
+    missing = [key for key in required if key not in state]
+    if missing:
+        raise CheckpointError(f"checkpoint {path} lacks {missing} (has {sorted(state)})")
+    return state
+
+
+def list_checkpoints(directory: str | Path) -> list[Path]:
+    """Training checkpoints in ``directory``, newest (most steps; epoch-end first) first."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in directory.iterdir():
+        match = NAME.match(path.name)
+        if match:
+            found.append((int(match["step"]), match["epoch"] is not None, path))
+    found.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    return [path for _, _, path in found]
+
+
+def find_resume_checkpoint(directory: str | Path, map_location: Any = "cpu"):
+    """The newest good training checkpoint: (path, state, [(bad path, reason), ...]).
+
+    Corrupt or truncated files are skipped (and reported); (None, None, bad) when none is good.
+    """
+    bad = []
+    for path in list_checkpoints(directory):
+        try:
+            return path, load_checkpoint_file(path, map_location, TRAINING_KEYS), bad
+        except CheckpointError as exc:
+            bad.append((path, str(exc)))
+    return None, None, bad
+
+
+def prune_checkpoints(directory: str | Path, keep: int) -> None:
+    """Keep the newest ``keep`` epoch checkpoints and ``keep`` step checkpoints."""
+    epochs, steps = [], []
+    for path in list_checkpoints(directory):
+        (epochs if NAME.match(path.name)["epoch"] else steps).append(path)
+    for path in epochs[keep:] + steps[keep:]:
+        for item in (path, sidecar(path)):
+            if item.exists():
+                item.unlink()
+
+
+def checkpoint_name(global_step: int, epochs_done: int | None = None) -> str:
+    if epochs_done is None:
+        return f"step{global_step:08d}.pt"
+    return f"epoch{epochs_done:03d}_step{global_step:08d}.pt"

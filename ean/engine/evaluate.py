@@ -1,0 +1,213 @@
+"""Evaluation: run a model over a (multi-view) loader, aggregate views, gather across ranks.
+
+Protocols (see ``ean.engine.config.PROTOCOLS``): ``1clip`` (1 clip x centre crop),
+``2clip`` (2 clips x centre crop) and ``10x3`` (10 clips x 3 crops). The views of a video
+are run through the model and their logits averaged (or their softmax probabilities,
+``aggregate="softmax"``) into one score vector per video.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ean.engine import distributed
+from ean.engine.hardware import autocast
+from ean.engine.metrics import aggregate_views, classification_report
+
+
+@dataclass
+class EvalResult:
+    scores: np.ndarray  # (N, K) aggregated per-video scores, videos sorted by index
+    labels: np.ndarray  # (N,)
+    indices: np.ndarray  # (N,) dataset indices
+    loss: float  # mean cross-entropy of the aggregated logits (NaN for softmax aggregation)
+    skipped: list = field(default_factory=list)  # [(index, reason)] unreadable videos
+    num_views: int = 1
+
+    def report(self, class_names=None) -> dict:
+        rep = classification_report(self.scores, self.labels, class_names)
+        rep["loss"] = self.loss
+        rep["num_skipped"] = len(self.skipped)
+        return rep
+
+
+def forward_views(model, clips: torch.Tensor, chunk: int, device, dtype) -> torch.Tensor:
+    """(B, V, 3, T*L, H, W) or (B, 3, T*L, H, W) -> (B, V, K) float32 logits."""
+    if clips.dim() == 5:
+        clips = clips.unsqueeze(1)
+    b, v = clips.shape[:2]
+    flat = clips.reshape(b * v, *clips.shape[2:])
+    outputs = []
+    for start in range(0, flat.shape[0], chunk):
+        x = flat[start:start + chunk].to(device, non_blocking=True)
+        with autocast(device, dtype):
+            outputs.append(model(x).float())
+    logits = torch.cat(outputs)
+    return logits.reshape(b, v, -1)
+
+
+@torch.no_grad()
+def evaluate(model, loader, device, dtype=None, aggregate: str = "logits", chunk: int = 8,
+             info: distributed.DistInfo | None = None, progress: bool = True,
+             desc: str = "eval") -> EvalResult:
+    """Evaluate ``model`` on every video of ``loader``; all ranks return the gathered result."""
+    info = info or distributed.DistInfo()
+    was_training = model.training
+    model.eval()
+    scores, labels, indices, skipped = [], [], [], []
+    num_views = 1
+    rng = torch.get_rng_state()  # creating a loader iterator draws from the global RNG
+    iterator = iter(loader)
+    torch.set_rng_state(rng)
+    bar = tqdm(iterator, total=len(loader), desc=desc, leave=False, dynamic_ncols=True,
+               disable=not (progress and info.is_main))
+    try:
+        for batch in bar:
+            skipped += [tuple(s) for s in batch.get("skipped", [])]
+            clips = batch["clip"]
+            if clips is None or len(clips) == 0:
+                continue
+            logits = forward_views(model, clips, chunk, device, dtype)
+            num_views = logits.shape[1]
+            scores.append(aggregate_views(logits, aggregate).cpu())
+            labels.append(batch["label"].cpu())
+            indices.append(batch["index"].cpu())
+    finally:
+        bar.close()
+        model.train(was_training)
+    k = scores[0].shape[1] if scores else 0
+    local = (torch.cat(scores).numpy() if scores else np.zeros((0, k), np.float32),
+             torch.cat(labels).numpy() if labels else np.zeros(0, np.int64),
+             torch.cat(indices).numpy() if indices else np.zeros(0, np.int64), skipped)
+    parts = distributed.all_gather_objects(local, info)
+    return _merge(parts, aggregate, num_views)
+
+
+def _merge(parts, aggregate, num_views) -> EvalResult:
+    """Concatenate rank shards, drop duplicates (padding of a distributed sampler), sort by index."""
+    parts = [p for p in parts if p[0].shape[0] > 0] or parts[:1]
+    all_scores = np.concatenate([p[0] for p in parts]).astype(np.float32)
+    all_labels = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    all_indices = np.concatenate([p[2] for p in parts]).astype(np.int64)
+    skipped = sorted({tuple(s) for p in parts for s in p[3]})
+    unique, first = np.unique(all_indices, return_index=True)
+    all_scores, all_labels = all_scores[first], all_labels[first]
+    loss = float("nan")
+    if aggregate == "logits" and len(unique):
+        loss = float(F.cross_entropy(torch.from_numpy(all_scores), torch.from_numpy(all_labels)))
+    return EvalResult(all_scores, all_labels, unique, loss, skipped, num_views)
+
+
+def save_scores(path: str | Path, result: EvalResult, class_names, meta: dict | None = None) -> Path:
+    """Per-video scores for ``ean ensemble`` and the notebooks (.npz).
+
+    Arrays: ``scores`` (N, K) float32, ``labels`` (N,), ``indices`` (N,) dataset indices,
+    ``class_names`` (K,), ``predictions`` (N,), ``confusion`` (K, K); plus ``aggregate``,
+    ``num_views`` and any ``meta`` entries (strings / numbers).
+    """
+    from ean.engine.checkpoint import atomic_write_bytes
+    import io
+
+    path = Path(path)
+    k = result.scores.shape[1] if result.scores.ndim == 2 else len(class_names or [])
+    rep = classification_report(result.scores, result.labels, class_names)
+    arrays = {
+        "scores": result.scores.astype(np.float32),
+        "labels": result.labels.astype(np.int64),
+        "indices": result.indices.astype(np.int64),
+        "predictions": result.scores.argmax(axis=1).astype(np.int64) if len(result.scores) else np.zeros(0, np.int64),
+        "confusion": rep["confusion"],
+        "class_names": np.array(list(class_names) if class_names else [str(i) for i in range(k)], dtype=str),
+        "num_views": np.array(result.num_views),
+    }
+    for key, value in (meta or {}).items():
+        arrays[key] = np.array(value)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def load_scores(path: str | Path) -> dict:
+    """Read a scores file written by :func:`save_scores` (no pickles are loaded)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"scores file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            out = {key: data[key] for key in data.files}
+    except Exception as exc:
+        raise ValueError(f"{path}: not a readable scores file ({exc})") from None
+    missing = [key for key in ("scores", "labels", "indices") if key not in out]
+    if missing:
+        raise ValueError(f"{path}: not a scores file, it lacks {missing}")
+    return out
+
+
+def evaluate_checkpoint(checkpoint: str | Path, data_overrides: dict | None = None, protocol: str = "1clip",
+                        aggregate: str = "logits", split: str = "val", batch_size: int = 4,
+                        num_workers: int | None = None, device: str = "auto", precision: str = "fp32",
+                        progress: bool = True, out: str | Path | None = None) -> tuple[dict, Path | None]:
+    """Evaluate a checkpoint under a test protocol; writes scores (.npz) and a report (.json).
+
+    Runs under ``torchrun`` too: every process evaluates its share, rank 0 writes.
+    """
+    import json
+
+    from ean.cli import UserError
+    from ean.data import build_dataset, build_loader
+    from ean.engine.checkpoint import atomic_write_bytes
+    from ean.engine.config import PROTOCOLS, RuntimeConfig
+    from ean.engine.hardware import autocast_dtype, resolve_device
+    from ean.engine.predict import data_config_for, load_trained
+
+    if protocol not in PROTOCOLS:
+        raise UserError(f"--protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
+    runtime = RuntimeConfig(device=device, precision=precision)
+    runtime.validate()
+    probe = "cuda" if device != "cpu" and torch.cuda.is_available() else "cpu"
+    info = distributed.init_distributed(probe)
+    try:
+        dev = resolve_device(runtime, info)
+        dtype = autocast_dtype(runtime, dev)
+        model, state = load_trained(checkpoint, dev)
+        data_cfg = data_config_for(state, data_overrides)
+        if split == "train":  # evaluate the training list with test-time views
+            data_cfg = data_cfg.override({"val_annotation": data_cfg.annotation})
+        clips, crops = PROTOCOLS[protocol]
+        try:
+            dataset = build_dataset(data_cfg, train=False, num_clips=clips, num_crops=crops)
+        except (FileNotFoundError, ValueError, KeyError) as exc:
+            raise UserError(f"data: {exc.args[0] if exc.args else exc}") from None
+        names = list(state.get("class_names") or dataset.class_names)
+        if len(dataset.class_names) != state["model_config"]["num_classes"]:
+            raise UserError(f"the data has {len(dataset.class_names)} classes, the model in {checkpoint} "
+                            f"{state['model_config']['num_classes']}")
+        loader = build_loader(dataset, batch_size, train=False, seed=data_cfg.seed,
+                              num_workers=data_cfg.num_workers if num_workers is None else num_workers,
+                              distributed=info.enabled)
+        result = evaluate(model, loader, dev, dtype, aggregate, chunk=max(batch_size, 1), info=info,
+                          progress=progress, desc=f"eval {protocol}")
+        report = result.report(names)
+        path = None
+        if info.is_main:
+            path = Path(out) if out else _default_scores_path(Path(checkpoint), split, protocol)
+            save_scores(path, result, names, {"protocol": protocol, "aggregate": aggregate, "split": split,
+                                              "checkpoint": str(checkpoint)})
+            text = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in report.items()}
+            text.update(protocol=protocol, aggregate=aggregate, split=split, checkpoint=str(checkpoint),
+                        class_names=names, skipped=[list(s) for s in result.skipped])
+            atomic_write_bytes(path.with_suffix(".json"), (json.dumps(text, indent=1) + "\n").encode())
+        return report, path
+    finally:
+        distributed.cleanup(info)
+
+
+def _default_scores_path(checkpoint: Path, split: str, protocol: str) -> Path:
+    run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
+    return run_dir / f"scores_{split}_{protocol}_{checkpoint.stem}.npz"

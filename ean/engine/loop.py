@@ -1,0 +1,540 @@
+"""The training loop: build everything from a TrainConfig, train, validate, checkpoint, resume.
+
+    from ean.engine.config import load_config
+    from ean.engine.loop import train
+    summary = train(load_config("configs/study/ean_tiny.yaml"), "runs/ean_tiny", resume=True)
+
+Exactness: on CPU a run that is killed at any point and resumed ends with the same weights
+as an uninterrupted run. That holds because (1) data order and augmentation depend only
+on (seed, epoch, index) (ean.data), (2) a checkpoint holds model, optimiser, schedule,
+scaler and all RNG states at a step boundary together with the position in the epoch,
+and (3) nothing else draws from the global RNG between steps (loader iterators are
+created with the RNG state saved and restored; validation runs in eval mode).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from ean.cli import UserError
+from ean.engine import checkpoint as ckpt
+from ean.engine import distributed
+from ean.engine.config import TrainConfig, config_diff
+from ean.engine.evaluate import EvalResult, evaluate, save_scores
+from ean.engine.hardware import (autocast, autocast_dtype, make_grad_scaler, prepare_model, resolve_device,
+                                 seed_everything)
+from ean.engine.optim import LRSchedule, build_optimizer
+from ean.data.loader import SkipCounter
+
+# Settings that may change when a run is resumed (they do not change the maths).
+RESUMABLE_CHANGES = ("data.root", "data.num_workers", "data.pin_memory", "data.decode_threads",
+                     "data.prefetch_factor", "eval.batch_size", "runtime.progress", "runtime.log_every",
+                     "runtime.tensorboard", "runtime.keep_checkpoints", "runtime.checkpoint_every_steps",
+                     "runtime.max_steps", "runtime.device", "runtime.detect_anomaly")
+
+METRIC_FIELDS = ("epoch", "step", "lr", "train_loss", "train_top1", "val_loss", "val_top1", "val_top5",
+                 "val_mean_class_acc", "epoch_time_s", "train_clips_per_s")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss (or the gradient norm) became NaN/inf; the message names the step."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """SIGTERM/SIGINT: a checkpoint was written at the current step and the run stopped."""
+
+
+def _rank0_print(info):
+    def log(message: str) -> None:
+        if info.is_main:
+            tqdm.write(message, file=sys.stderr)
+    return log
+
+
+class _StopFlag:
+    """Set by SIGTERM/SIGINT; checked at step boundaries."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        if self.signal is not None:  # second signal: give up immediately
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+
+class Trainer:
+    """One training run in RUN_DIR. Use :func:`train` unless you need the pieces."""
+
+    def __init__(self, cfg: TrainConfig, run_dir: str | Path, resume: bool = False,
+                 model_factory: Callable[[Any], nn.Module] | None = None) -> None:
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.ckpt_dir = self.run_dir / "checkpoints"
+        self.resume = resume
+        self.model_factory = model_factory
+        self.stop = _StopFlag()
+
+    # ------------------------------------------------------------------------ setup
+    def setup(self) -> None:
+        cfg = self.cfg
+        rt = cfg.runtime
+        probe = torch.device("cuda" if rt.device != "cpu" and torch.cuda.is_available() else "cpu")
+        self.info = distributed.init_distributed(probe.type)
+        self.log = _rank0_print(self.info)
+        self.device = resolve_device(rt, self.info)
+        self.dtype = autocast_dtype(rt, self.device)
+        if cfg.optim.batch_size % self.info.world_size:
+            raise UserError(f"optim.batch_size={cfg.optim.batch_size} is not divisible by the "
+                            f"{self.info.world_size} processes")
+        self.batch_per_rank = cfg.optim.batch_size // self.info.world_size
+        if rt.detect_anomaly:
+            torch.autograd.set_detect_anomaly(True)
+        self._check_run_dir()
+
+        seed_everything(rt.seed)
+        self._build_data()
+        self._build_model()
+        self.optimizer = build_optimizer(self.model, cfg.optim)
+        self.steps_per_epoch = len(self.train_loader)
+        if self.steps_per_epoch == 0:
+            raise UserError(f"the training set ({cfg.data.annotation}) has {len(self.train_set)} videos, fewer than "
+                            f"one batch of {self.batch_per_rank} per process; lower optim.batch_size")
+        self.schedule = LRSchedule(cfg.optim, self.steps_per_epoch)
+        self.scaler = make_grad_scaler(self.device, self.dtype)
+        self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
+        self.history: list[dict] = []
+        self.partial: list | None = None  # this rank's running sums of the current epoch
+        self.best: dict | None = None
+        self.last_eval: dict | None = None
+        self.tb = self._tensorboard()
+        if self.resume:
+            self._restore()
+
+    def _check_run_dir(self) -> None:
+        existing = ckpt.list_checkpoints(self.ckpt_dir)
+        if existing and not self.resume:
+            raise UserError(f"{self.run_dir} already holds checkpoints ({existing[0].name}, ...); "
+                            f"pass --resume to continue that run or choose another --out")
+        if self.info.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.ckpt_dir.mkdir(parents=True, exist_ok=True)
+
+    def _build_data(self) -> None:
+        from ean.data import build_dataset, build_loader
+
+        cfg = self.cfg
+        d = cfg.data
+        # validation during training: 1 clip x centre crop, as the authors
+        try:
+            self.train_set = build_dataset(d, train=True)
+            self.val_set = build_dataset(d, train=False, num_clips=1, num_crops=1)
+        except (FileNotFoundError, ValueError, KeyError) as exc:
+            raise UserError(f"data section: {exc.args[0] if exc.args else exc}") from None
+        self.class_names = list(self.train_set.class_names)
+        if len(self.class_names) != cfg.model.num_classes:
+            raise UserError(f"model.num_classes={cfg.model.num_classes} but the training data "
+                            f"({d.annotation}) has {len(self.class_names)} classes; "
+                            f"set model.num_classes={len(self.class_names)}")
+        seed = d.seed
+        self.train_loader = build_loader(self.train_set, self.batch_per_rank, train=True, seed=seed,
+                                         num_workers=d.num_workers, distributed=self.info.enabled)
+        self.val_loader = build_loader(self.val_set, cfg.eval.batch_size, train=False, seed=seed,
+                                       num_workers=d.num_workers, distributed=self.info.enabled)
+
+    def _build_model(self) -> None:
+        if self.model_factory is not None:
+            model = self.model_factory(self.cfg.model)
+        else:
+            from ean.models.ean import build_model
+            model = build_model(self.cfg.model)
+        self.num_params = sum(p.numel() for p in model.parameters())
+        self.model, self.forward = prepare_model(model, self.cfg.runtime, self.device, self.info, self.log)
+
+    def _tensorboard(self):
+        if not (self.cfg.runtime.tensorboard and self.info.is_main):
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise UserError("runtime.tensorboard=true needs the tensorboard package "
+                            "(pip install tensorboard), or set runtime.tensorboard=false") from None
+        return SummaryWriter(str(self.run_dir / "tensorboard"))
+
+    # ------------------------------------------------------------------------ resume
+    def _restore(self) -> None:
+        path, state, bad = (None, None, [])
+        if self.info.is_main:
+            path, state, bad = ckpt.find_resume_checkpoint(self.ckpt_dir)
+            for bad_path, reason in bad:
+                self.log(f"warning: skipping unusable checkpoint: {reason}")
+            if path is None and bad:
+                raise UserError(f"--resume: no usable checkpoint in {self.ckpt_dir}; "
+                                f"all {len(bad)} are corrupt (newest: {bad[0][1]})")
+        path = distributed.broadcast_object(str(path) if path else None, self.info)
+        if path is None:
+            self.log(f"--resume: no checkpoint in {self.ckpt_dir} yet; starting from scratch")
+            return
+        if state is None:
+            state = ckpt.load_checkpoint_file(path, "cpu", ckpt.TRAINING_KEYS)
+        changed = [k for k in config_diff(state["config"], self.cfg.to_dict()) if k not in RESUMABLE_CHANGES]
+        if changed:
+            raise UserError(f"--resume: the config differs from the one {Path(path).name} was trained with "
+                            f"in {', '.join(changed)}; resume with the same settings or start a new --out")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            self.schedule.load_state_dict(state["scheduler"])
+        except ValueError as exc:
+            raise UserError(f"--resume from {path}: {exc}") from None
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.epoch = int(state["epoch"])
+        self.batch_in_epoch = int(state["batch_in_epoch"])
+        self.global_step = int(state["global_step"])
+        self.history = list(state.get("metrics", {}).get("history", []))
+        self.best = state.get("metrics", {}).get("best")
+        self.last_eval = state.get("metrics", {}).get("last_eval")
+        partial = (state.get("metrics", {}).get("partial_epoch") or {}).get(str(self.info.rank))
+        self.partial = list(partial) if partial is not None and self.batch_in_epoch else None
+        rng = state["rng"]
+        rank_rng = rng.get("ranks", {}).get(str(self.info.rank)) if isinstance(rng, dict) else None
+        ckpt.set_rng_state(rank_rng or rng)
+        self.log(f"resumed from {path} (epoch {self.epoch}, batch {self.batch_in_epoch} of "
+                 f"{self.steps_per_epoch}, step {self.global_step})")
+
+    def _state(self) -> dict[str, Any]:
+        rng = ckpt.rng_state()
+        partial = list(self.partial) if self.partial is not None else None
+        partials = {"0": partial}
+        if self.info.enabled:  # every rank's RNG state (dropout differs per rank) and running sums
+            states = distributed.all_gather_objects((rng, partial), self.info)
+            rng = dict(states[0][0])
+            rng["ranks"] = {str(r): s[0] for r, s in enumerate(states)}
+            partials = {str(r): s[1] for r, s in enumerate(states)}
+        return {
+            "model": self.model.state_dict(),
+            "model_config": self.cfg.model.to_dict(),
+            "class_names": self.class_names,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
+            "rng": rng,
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "global_step": self.global_step,
+            "config": self.cfg.to_dict(),
+            "metrics": {"history": self.history, "best": self.best, "last_eval": self.last_eval,
+                        "partial_epoch": partials},
+            "world_size": self.info.world_size,
+        }
+
+    def save(self, epoch_end: bool, is_best: bool = False) -> Path | None:
+        """Write a checkpoint (all ranks must call it: RNG states are gathered)."""
+        state = self._state()
+        if not self.info.is_main:
+            return None
+        name = ckpt.checkpoint_name(self.global_step, self.epoch if epoch_end else None)
+        path = ckpt.save_checkpoint(state, self.ckpt_dir / name)
+        if is_best:
+            ckpt.link_checkpoint(path, self.ckpt_dir / "best.pt")
+        ckpt.prune_checkpoints(self.ckpt_dir, self.cfg.runtime.keep_checkpoints)
+        return path
+
+    # ------------------------------------------------------------------------ training
+    def fit(self) -> dict[str, Any]:
+        self.setup()
+        cfg = self.cfg
+        if self.info.is_main:
+            (self.run_dir / "config.yaml").write_text(cfg.to_yaml())
+        self.log(f"training {cfg.model_preset or cfg.model.name} ({self.num_params / 1e6:.2f} M parameters) on "
+                 f"{self.device}{'' if not self.info.enabled else f' x {self.info.world_size} processes'}, "
+                 f"precision {self.dtype or 'fp32'}, global batch {cfg.optim.batch_size}, lr {cfg.optim.lr:g}, "
+                 f"{cfg.optim.epochs} epochs x {self.steps_per_epoch} steps -> {self.run_dir}")
+        self.stop.install()
+        started = time.time()
+        clips_seen, train_time = 0, 0.0
+        try:
+            while self.epoch < cfg.optim.epochs:
+                if cfg.runtime.max_steps and self.global_step >= cfg.runtime.max_steps:
+                    break
+                stats = self._train_epoch()
+                clips_seen += stats["clips"]
+                train_time += stats["time"]
+                if self.batch_in_epoch < self.steps_per_epoch:  # stopped mid-epoch (max_steps)
+                    self.save(epoch_end=False)
+                    break
+                self._end_epoch(stats)
+        finally:
+            self.stop.restore()
+            if self.tb is not None:
+                self.tb.close()
+        summary = self._summary(time.time() - started, clips_seen / train_time if train_time else float("nan"))
+        distributed.barrier(self.info)
+        return summary
+
+    def _train_epoch(self) -> dict[str, float]:
+        cfg = self.cfg
+        model, forward, opt = self.model, self.forward, self.optimizer
+        epoch = self.epoch
+        for obj in (self.train_set,):
+            if hasattr(obj, "set_epoch"):
+                obj.set_epoch(epoch)
+        sampler = self.train_loader.sampler
+        sampler.set_epoch(epoch)
+        sampler.set_start(self.batch_in_epoch * self.batch_per_rank)
+        model.train()
+        rng = torch.get_rng_state()  # iter() draws a worker seed from the global RNG: keep it out
+        iterator = iter(self.train_loader)
+        torch.set_rng_state(rng)
+
+        total = self.steps_per_epoch
+        bar = tqdm(total=total, initial=self.batch_in_epoch, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}",
+                   dynamic_ncols=True, disable=not (cfg.runtime.progress and self.info.is_main), leave=True)
+        if self.batch_in_epoch == 0 or self.partial is None:
+            self.partial = [0.0, 0, 0, 0, 0.0]  # loss sum, correct, clips, skipped, seconds of this epoch
+        loss_sum, correct, seen, skipped, spent = self.partial
+        t0 = time.time() - spent
+        lr = self.schedule.factor(self.global_step) * cfg.optim.lr
+        params = [p for p in model.parameters() if p.requires_grad]
+        try:
+            while self.batch_in_epoch < total:
+                if cfg.runtime.max_steps and self.global_step >= cfg.runtime.max_steps:
+                    break
+                try:
+                    batch = next(iterator)
+                except StopIteration:
+                    raise RuntimeError(f"the training loader ended after {self.batch_in_epoch} of {total} "
+                                       f"batches in epoch {epoch + 1}") from None
+                stop, empty = self._sync_flags(self.stop.signal is not None, batch["clip"] is None)
+                if stop:  # at a step boundary: this batch is fetched again on resume
+                    self.save(epoch_end=False)
+                    raise TrainingInterrupted(
+                        f"stopped by signal at step {self.global_step} (epoch {epoch + 1}); a checkpoint was "
+                        f"written to {self.ckpt_dir}; continue with --resume")
+                skipped += len(batch.get("skipped", []))
+                self.partial[3] = skipped
+                if empty:  # every video of the batch was unreadable (on some rank): no update
+                    for index, reason in batch.get("skipped", [])[:3]:
+                        self.log(f"warning: step {self.global_step + 1}: unreadable video {index}: {reason}")
+                    step_loss = float("nan")
+                else:
+                    lr = self.schedule.step(opt, self.global_step)
+                    step_loss, step_correct, n = self._step(forward, params, batch["clip"], batch["label"])
+                    loss_sum += step_loss * n
+                    correct += step_correct
+                    seen += n
+                self.partial = [loss_sum, correct, seen, skipped, time.time() - t0]
+                self.global_step += 1
+                self.batch_in_epoch += 1
+                bar.update(1)
+                if self.batch_in_epoch % cfg.runtime.log_every == 0 or self.batch_in_epoch == total:
+                    elapsed = time.time() - t0
+                    bar.set_postfix(loss=f"{loss_sum / max(seen, 1):.4f}",
+                                    acc=f"{100.0 * correct / max(seen, 1):.1f}", lr=f"{lr:.2e}",
+                                    clips_s=f"{seen * self.info.world_size / max(elapsed, 1e-9):.1f}")
+                    if self.info.is_main:
+                        self._log_line(f"epoch {epoch + 1} step {self.global_step} loss {step_loss:.6f} lr {lr:.6g}")
+                    if self.tb is not None:
+                        self.tb.add_scalar("train/loss", step_loss, self.global_step)
+                        self.tb.add_scalar("train/lr", lr, self.global_step)
+                every = cfg.runtime.checkpoint_every_steps
+                if every and self.global_step % every == 0 and self.batch_in_epoch < total:
+                    self.save(epoch_end=False)
+        finally:
+            bar.close()
+            del iterator
+        if self.batch_in_epoch >= total:
+            self.partial = None
+        sums = distributed.all_reduce_sum([loss_sum, correct, seen, skipped], self.info, self.device)
+        return {"loss": sums[0] / max(sums[2], 1), "top1": 100.0 * sums[1] / max(sums[2], 1),
+                "clips": int(sums[2]), "skipped": int(sums[3]), "time": time.time() - t0, "lr": lr}
+
+    def _sync_flags(self, *flags: bool) -> tuple[bool, ...]:
+        """Each flag OR-ed over all processes (so that every rank takes the same branch)."""
+        if not self.info.enabled:
+            return tuple(bool(f) for f in flags)
+        values = torch.tensor([1.0 if f else 0.0 for f in flags], device=self.device)
+        torch.distributed.all_reduce(values)
+        return tuple(bool(v > 0) for v in values.tolist())
+
+    def _step(self, forward, params, clips, labels) -> tuple[float, int, int]:
+        cfg, opt, scaler = self.cfg, self.optimizer, self.scaler
+        clips = clips.to(self.device, non_blocking=True)
+        labels = labels.to(self.device, non_blocking=True)
+        with autocast(self.device, self.dtype):
+            logits = forward(clips)
+        logits = logits.float()
+        loss = F.cross_entropy(logits, labels, label_smoothing=cfg.optim.label_smoothing)
+        loss_value = float(loss.detach())
+        bad = not math.isfinite(loss_value)
+        if self.info.enabled:
+            flag = torch.tensor([1.0 if bad else 0.0], device=self.device)
+            torch.distributed.all_reduce(flag)
+            bad = bool(flag.item() > 0)
+        if bad:
+            raise TrainingDiverged(
+                f"the loss became {loss_value} at step {self.global_step + 1} (epoch {self.epoch + 1}, "
+                f"batch {self.batch_in_epoch + 1}); training stopped. The last good checkpoint is kept in "
+                f"{self.ckpt_dir}. Lower optim.base_lr, enable warm-up (optim.warmup_epochs) or use fp32")
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if cfg.optim.clip_grad_norm:
+            scaler.unscale_(opt)
+            norm = torch.nn.utils.clip_grad_norm_(params, cfg.optim.clip_grad_norm)
+            if not scaler.is_enabled() and not torch.isfinite(norm):
+                raise TrainingDiverged(
+                    f"the gradient norm became {float(norm)} at step {self.global_step + 1} (epoch "
+                    f"{self.epoch + 1}); training stopped before the update. The last good checkpoint is "
+                    f"kept in {self.ckpt_dir}")
+        scaler.step(opt)
+        scaler.update()
+        correct = int((logits.detach().argmax(dim=1) == labels).sum())
+        return loss_value, correct, int(labels.shape[0])
+
+    # ------------------------------------------------------------------------ epoch end
+    def _validate(self) -> EvalResult:
+        rng = torch.get_rng_state()
+        result = evaluate(self.model, self.val_loader, self.device, self.dtype, self.cfg.eval.aggregate,
+                          chunk=self.cfg.eval.batch_size, info=self.info, progress=self.cfg.runtime.progress,
+                          desc=f"validate epoch {self.epoch + 1}")
+        torch.set_rng_state(rng)
+        return result
+
+    def _end_epoch(self, stats: dict) -> None:
+        cfg = self.cfg
+        epoch_done = self.epoch + 1
+        every = cfg.eval.every
+        do_eval = (every and epoch_done % every == 0) or epoch_done == cfg.optim.epochs
+        row = {"epoch": epoch_done, "step": self.global_step, "lr": stats["lr"], "train_loss": stats["loss"],
+               "train_top1": stats["top1"], "val_loss": None, "val_top1": None, "val_top5": None,
+               "val_mean_class_acc": None, "epoch_time_s": stats["time"],
+               "train_clips_per_s": stats["clips"] / stats["time"] if stats["time"] else None}
+        is_best = False
+        result = None
+        if do_eval:
+            result = self._validate()
+            rep = result.report(self.class_names)
+            row.update(val_loss=rep["loss"], val_top1=rep["top1"], val_top5=rep["top5"],
+                       val_mean_class_acc=rep["mean_class_acc"])
+            self.last_eval = {"epoch": epoch_done, "top1": rep["top1"], "top5": rep["top5"],
+                              "mean_class_acc": rep["mean_class_acc"], "loss": rep["loss"],
+                              "num_videos": rep["num_videos"], "num_skipped": rep["num_skipped"]}
+            if self.best is None or rep["top1"] > self.best["top1"]:
+                self.best = dict(self.last_eval)
+                is_best = True
+        self.history.append(row)
+        self.epoch, self.batch_in_epoch = epoch_done, 0
+        path = self.save(epoch_end=True, is_best=is_best)
+        counter = SkipCounter(cfg.data.max_skip_fraction)
+        counter.add(stats["clips"] + stats["skipped"], stats["skipped"])
+        if self.info.is_main:
+            self._write_metrics()
+            if result is not None:
+                save_scores(self.run_dir / "val_scores.npz", result, self.class_names,
+                            {"protocol": "1clip", "aggregate": cfg.eval.aggregate, "epoch": epoch_done})
+            if self.tb is not None:
+                for key, value in row.items():
+                    if value is not None and key not in ("epoch", "step"):
+                        self.tb.add_scalar(f"epoch/{key}", value, epoch_done)
+            message = (f"epoch {epoch_done}/{cfg.optim.epochs}: train loss {stats['loss']:.4f} "
+                       f"top-1 {stats['top1']:.1f}%")
+            if result is not None:
+                message += (f" | val loss {row['val_loss']:.4f} top-1 {row['val_top1']:.1f}% "
+                            f"top-5 {row['val_top5']:.1f}%{' (best)' if is_best else ''}")
+            if stats["skipped"]:
+                message += f" | {stats['skipped']} unreadable training videos skipped"
+            self.log(message + f" | {row['train_clips_per_s'] or 0:.1f} clips/s -> {path.name}")
+            self._log_line(message)
+        counter.check()  # too many unreadable videos: stop (after the checkpoint)
+
+    def _write_metrics(self) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=METRIC_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for row in self.history:
+            writer.writerow({k: ("" if row.get(k) is None else _fmt(row[k])) for k in METRIC_FIELDS})
+        ckpt.atomic_write_bytes(self.run_dir / "metrics.csv", buffer.getvalue().encode())
+
+    def _log_line(self, message: str) -> None:
+        with open(self.run_dir / "train.log", "a") as handle:
+            handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+
+    def _summary(self, wall: float, clips_per_s: float) -> dict[str, Any]:
+        last = self.history[-1] if self.history else None
+        summary = {
+            "run_dir": str(self.run_dir),
+            "model": self.cfg.model_preset or self.cfg.model.name,
+            "num_params": self.num_params,
+            "epochs_done": self.epoch,
+            "epochs": self.cfg.optim.epochs,
+            "global_step": self.global_step,
+            "completed": self.epoch >= self.cfg.optim.epochs,
+            "best": self.best,
+            "last": self.last_eval,
+            "last_train": {"loss": last["train_loss"], "top1": last["train_top1"]} if last else None,
+            "wall_time_s": wall,
+            "train_clips_per_s": clips_per_s,
+            "world_size": self.info.world_size,
+            "device": str(self.device),
+            "precision": str(self.dtype or "fp32").replace("torch.", ""),
+        }
+        if self.info.is_main:
+            text = json.dumps(_finite(summary), indent=2) + "\n"
+            ckpt.atomic_write_bytes(self.run_dir / "summary.json", text.encode())
+            best = self.best
+            self.log(f"done: {self.epoch}/{self.cfg.optim.epochs} epochs, {self.global_step} steps in {wall:.1f} s"
+                     + (f"; best val top-1 {best['top1']:.2f}% top-5 {best['top5']:.2f}% (epoch {best['epoch']})"
+                        if best else "") + f"; summary in {self.run_dir / 'summary.json'}")
+        return summary
+
+
+def _finite(obj):
+    """NaN/inf -> None, so that summary.json is strict JSON."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _fmt(value):
+    return f"{value:.6g}" if isinstance(value, float) else value
+
+
+def train(cfg: TrainConfig, run_dir: str | Path, resume: bool = False,
+          model_factory: Callable[[Any], nn.Module] | None = None) -> dict[str, Any]:
+    """Train (or resume) a run; returns the summary (also written to RUN_DIR/summary.json)."""
+    trainer = Trainer(cfg, run_dir, resume, model_factory)
+    try:
+        return trainer.fit()
+    finally:
+        if hasattr(trainer, "info"):
+            distributed.cleanup(trainer.info)

@@ -1,0 +1,79 @@
+"""Loading trained models, and top-k prediction on one video file."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ean.cli import UserError
+from ean.engine import checkpoint as ckpt
+from ean.engine.config import PROTOCOLS
+from ean.engine.evaluate import forward_views
+from ean.engine.metrics import aggregate_views
+
+
+def load_trained(path: str | Path, device: torch.device | str = "cpu"):
+    """(model in eval mode, checkpoint dict) from a checkpoint file (weights_only loading)."""
+    from ean.models.config import ModelConfig
+    from ean.models.ean import build_model
+
+    try:
+        state = ckpt.load_checkpoint_file(path, "cpu")
+    except ckpt.CheckpointError as exc:
+        raise UserError(str(exc)) from None
+    try:
+        cfg = ModelConfig.from_dict(state["model_config"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise UserError(f"checkpoint {path}: its model_config is not valid: {exc}") from None
+    model = build_model(cfg)
+    missing, unexpected = model.load_state_dict(state["model"], strict=False)
+    if missing or unexpected:
+        raise UserError(f"checkpoint {path} does not match its model_config: {len(missing)} missing keys "
+                        f"(e.g. {missing[:3]}), {len(unexpected)} unexpected (e.g. {unexpected[:3]})")
+    from ean.engine.hardware import move_model
+
+    return move_model(model, torch.device(device)).eval(), state
+
+
+def data_config_for(state: dict[str, Any], overrides: dict[str, Any] | None = None):
+    """The data settings a checkpoint was trained with (or defaults), its clip geometry enforced."""
+    from ean.data.config import DataConfig
+
+    model_cfg = state["model_config"]
+    base = dict((state.get("config") or {}).get("data") or {"format": "videos"})
+    base.update(overrides or {})
+    for key in ("num_segments", "segment_length", "input_size"):
+        base[key] = model_cfg[key]
+    try:
+        return DataConfig.from_dict(base)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise UserError(f"data settings: {exc}") from None
+
+
+@torch.no_grad()
+def predict_video(video: str | Path, model, state: dict[str, Any], protocol: str = "1clip",
+                  aggregate: str = "logits", topk: int = 5, device: torch.device | str = "cpu"):
+    """Top-k (class name, probability) for one video file (any container decord reads)."""
+    from ean.data.dataset import VideoDataset
+    from ean.data.manifest import Manifest, VideoRecord
+
+    video = Path(video)
+    if not video.exists():
+        raise UserError(f"video not found: {video}")
+    if protocol not in PROTOCOLS:
+        raise UserError(f"unknown protocol {protocol!r}; choose from {list(PROTOCOLS)}")
+    num_classes = state["model_config"]["num_classes"]
+    names = list(state.get("class_names") or [f"class {i}" for i in range(num_classes)])
+    clips, crops = PROTOCOLS[protocol]
+    data_cfg = data_config_for(state, {"media": "auto"})
+    manifest = Manifest([VideoRecord(str(video), None, -1, source=str(video))], names, str(video))
+    dataset = VideoDataset(data_cfg, manifest, train=False, num_clips=clips, num_crops=crops)
+    item = dataset[0]
+    if item["clip"] is None:
+        raise UserError(f"cannot read {video}: {item.get('error', 'unknown error')}")
+    logits = forward_views(model, item["clip"].unsqueeze(0), 8, torch.device(device), None)
+    scores = aggregate_views(logits, aggregate)[0]
+    probs = torch.softmax(scores, 0) if aggregate == "logits" else scores
+    values, indices = probs.topk(min(topk, probs.numel()))
+    return [(names[i], float(v)) for v, i in zip(values.tolist(), indices.tolist())]

@@ -1,0 +1,92 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ean.cli import UserError
+from ean.engine.config import apply_overrides, build_config, config_diff, load_config
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", [p for p in CONFIGS if "base" not in p.parts],
+                         ids=lambda p: str(p.relative_to(REPO / "configs")))
+def test_every_shipped_config_loads_and_round_trips(path):
+    cfg = load_config(path)
+    assert cfg.data.num_segments == cfg.model.num_segments
+    assert cfg.data.segment_length == cfg.model.segment_length
+    assert cfg.data.input_size == cfg.model.input_size
+    assert cfg.data.seed == cfg.runtime.seed
+    again = build_config(yaml.safe_load(cfg.to_yaml()), "again")
+    assert again.to_dict() == cfg.to_dict()
+
+
+def test_paper_settings():
+    v1 = load_config(REPO / "configs/sthv1/ean_8f_rgb_lmc.yaml")
+    assert (v1.model.name, v1.model.num_classes, v1.model.segment_length, v1.model.lmc.enabled) == \
+        ("ean_r50_8f_rgb_lmc", 174, 5, True)
+    assert v1.optim.lr == 0.01 and v1.optim.epochs == 70 and v1.optim.milestones == [41, 51, 61]
+    assert v1.optim.weight_decay == 5e-4 and v1.optim.clip_grad_norm == 20 and v1.model.dropout == 0.5
+    k400 = load_config(REPO / "configs/k400/ean_16f_rgb_lmc.yaml")
+    assert k400.optim.weight_decay == 1e-4 and k400.eval.protocol == "10x3" and k400.model.num_segments == 16
+    assert load_config(REPO / "configs/diving48/ean_16f_rgb_lmc.yaml").eval.protocol == "2clip"
+
+
+def test_overrides_are_typed_yaml_values(tmp_path):
+    cfg = load_config(REPO / "configs/study/ean_tiny.yaml",
+                      ["optim.base_lr=0.02", "optim.milestones=[2, 3]", "model.eab.fusion=identity",
+                       "data.root=/data/x", "runtime.channels_last=true", "optim.clip_grad_norm=null"])
+    assert cfg.optim.base_lr == 0.02 and cfg.optim.milestones == [2, 3]
+    assert cfg.model.eab.fusion == "identity" and cfg.data.root == "/data/x"
+    assert cfg.runtime.channels_last is True and cfg.optim.clip_grad_norm is None
+    assert cfg.optim.lr == pytest.approx(0.02 * 16 / 64)
+
+
+def test_inherit_merges_deeply(tmp_path):
+    (tmp_path / "a.yaml").write_text("model: {preset: tsn_tiny, num_classes: 18}\noptim: {epochs: 5, gamma: 0.5}\n")
+    (tmp_path / "b.yaml").write_text("inherit: a.yaml\noptim: {epochs: 7}\n")
+    cfg = load_config(tmp_path / "b.yaml")
+    assert cfg.optim.epochs == 7 and cfg.optim.gamma == 0.5 and cfg.model.name == "tsn_tiny"
+    (tmp_path / "loop.yaml").write_text("inherit: loop.yaml\n")
+    with pytest.raises(UserError, match="loop"):
+        load_config(tmp_path / "loop.yaml")
+
+
+@pytest.mark.parametrize("override,message", [
+    ("optim.bogus=1", r"optim\.bogus"),
+    ("optim.epochs=many", r"optim\.epochs must be a int"),
+    ("optim.schedule=linear", r"optim\.schedule must be one of"),
+    ("eval.protocol=5clip", r"eval\.protocol"),
+    ("runtime.precision=fp8", r"runtime\.precision"),
+    ("model.eab.fusion=magic", r"model section: .*eab\.fusion"),
+    ("model.preset=nope", r"model section"),
+    ("data.format=mpeg", r"data section: .*format"),
+    ("data.num_segments=16", r"data\.num_segments=16 does not match model\.num_segments=8"),
+    ("nosection.x=1", r"must start with one of"),
+    ("optim.epochs", r"key=value"),
+])
+def test_errors_name_the_setting(override, message):
+    with pytest.raises(UserError, match=message) as info:
+        load_config(REPO / "configs/study/ean_tiny.yaml", [override])
+    if "must start" not in message and "key=value" not in message:
+        assert "ean_tiny.yaml" in str(info.value) or "model section" in str(info.value) or \
+            "data section" in str(info.value)
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        load_config(tmp_path / "none.yaml")
+    (tmp_path / "bad.yaml").write_text("model: [unclosed\n")
+    with pytest.raises(UserError, match="bad.yaml: not valid YAML"):
+        load_config(tmp_path / "bad.yaml")
+    (tmp_path / "top.yaml").write_text("modle: {}\n")
+    with pytest.raises(UserError, match="unknown section"):
+        load_config(tmp_path / "top.yaml")
+
+
+def test_config_diff():
+    assert config_diff({"a": {"b": 1, "c": 2}}, {"a": {"b": 1, "c": 3}, "d": 1}) == ["a.c", "d"]
+    raw = {}
+    apply_overrides(raw, ["optim.epochs=3"])
+    assert raw == {"optim": {"epochs": 3}}
