@@ -168,9 +168,14 @@ class ResNetBackbone(nn.Module):
             raise FileNotFoundError(
                 f"backbone.pretrained: no such file {path!r}. Download the torchvision ImageNet "
                 "weights for this depth yourself and give their local path (nothing is downloaded).")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ValueError(f"backbone.pretrained: cannot read {path} as a PyTorch state dict ({exc})") from exc
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
+        if not isinstance(state, dict):
+            raise ValueError(f"backbone.pretrained: {path} holds a {type(state).__name__}, not a state dict")
         state = {k.removeprefix("module."): v for k, v in state.items() if not k.startswith("fc.")}
         own = self.state_dict()
         mismatched = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
