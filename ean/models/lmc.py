@@ -100,7 +100,7 @@ class LatentMotionCode(nn.Module):
             x = x[..., ::self.subsample, ::self.subsample]
         return x[:, :, 1:] - x[:, :, :-1]
 
-    def _apply(self, layers: nn.ModuleList, v: Tensor) -> Tensor:
+    def _run_layers(self, layers: nn.ModuleList, v: Tensor) -> Tensor:
         """Linear / BN3d / ReLU layers on a latent ``(N, K, gh, gw, D)`` tensor."""
         for layer in layers:
             if isinstance(layer, nn.BatchNorm3d):
@@ -125,14 +125,20 @@ class LatentMotionCode(nn.Module):
             patches = patches.permute(0, 2, 3, 5, 4, 6, 1)
         else:
             patches = patches.permute(0, 2, 3, 5, 1, 4, 6)
-        v = self._apply(self.encoder, patches.reshape(n, k, gh, gw, -1))
+        v = self._run_layers(self.encoder, patches.reshape(n, k, gh, gw, -1))
         v = v.permute(0, 4, 1, 2, 3)                             # (N, D, K, gh, gw)
         v = v + self.block1(v) if self.semantics == "authors" else self.block1(v)
         v = v + self.block2(v) if self.semantics == "authors" else self.block2(v)
-        m = self._apply(self.decoder, v.permute(0, 2, 3, 4, 1))  # (N, K, gh, gw, c*q*q)
+        m = self._run_layers(self.decoder, v.permute(0, 2, 3, 4, 1))  # (N, K, gh, gw, D_out)
         q, c = self.out_patch, self.out_channels
-        m = m.view(n, k, gh, gw, c, q, q).permute(0, 4, 1, 2, 5, 3, 6)   # (N, c, K, gh, q, gw, q)
-        return m.reshape(n, c * k, gh * q, gw * q)               # channel index = c * K + k
+        # un-patchify; D_out is ordered like the input patches: authors (row, col, channel),
+        # paper (channel, row, col)
+        if self.semantics == "authors":
+            m = m.view(n, k, gh, gw, q, q, c).permute(0, 6, 1, 2, 4, 3, 5)
+        else:
+            m = m.view(n, k, gh, gw, c, q, q).permute(0, 4, 1, 2, 5, 3, 6)
+        # (N, c, K, gh, q, gw, q) -> channel index = c * K + k
+        return m.reshape(n, c * k, gh * q, gw * q)
 
     def fuse(self, stem: Tensor, dense: Tensor) -> Tensor:
         """Add the motion map to the stem output ``(B*T, C1, h, w)``."""
@@ -168,5 +174,6 @@ class RGBDiffBranch(nn.Module):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, diffs: Tensor) -> Tensor:
+        """diffs ``(N, 3, K, H', W')`` are stacked as 3K channels, index ``c * K + k``."""
         n, c, k, h, w = diffs.shape
-        return self.net(diffs.transpose(1, 2).reshape(n, k * c, h, w))
+        return self.net(diffs.reshape(n, c * k, h, w))

@@ -183,8 +183,9 @@ def test_ablation_switches_change_the_function():
 
 
 def test_authors_and_paper_semantics_differ_where_the_reference_says():
-    a = make(tiny(segment_length=5, **{"lmc.enabled": True}))
-    p = make(tiny(semantics="paper", segment_length=5, **{"lmc.enabled": True}))
+    lmc = {"lmc.enabled": True, "lmc.latent": None}  # None: each semantics' own latent width
+    a = make(tiny(segment_length=5, **lmc))
+    p = make(tiny(semantics="paper", segment_length=5, **lmc))
     # D1: order of the EAB stages
     assert (a.eabs["2"].stage1.kind, p.eabs["2"].stage1.kind) == ("temporal", "spatial")
     # D2: ESP-Net 3x3x3 stack (6 convs) vs two 5x5x5 stride-2 convs
