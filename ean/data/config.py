@@ -1,0 +1,208 @@
+"""DataConfig: every setting of the data pipeline in one typed dataclass.
+
+A config is plain data (YAML/JSON friendly)::
+
+    cfg = DataConfig(format="sthv2", annotation="train.json", val_annotation="validation.json",
+                     labels="labels.json", root="videos/")
+    cfg = DataConfig.from_dict(yaml.safe_load(...)["data"])
+    cfg = cfg.override({"num_segments": 16, "resize": [72, 96]})
+    cfg.to_dict()
+
+Settings left as ``None`` are resolved per dataset format by :meth:`DataConfig.resolved`
+(e.g. the Something datasets resize every frame to exactly 240x320 and swap the labels of
+left/right classes on horizontal flip, as the authors' code does).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMATS = ("sthv1", "sthv2", "k400", "diving48", "rawframes", "videos")
+SOMETHING_FORMATS = ("sthv1", "sthv2")
+FLIP_MODES = ("swap", "skip_direction", "all", "none")
+SAMPLINGS = ("tsn",)
+MEDIA = ("auto", "video", "frames")
+ON_BAD_ANNOTATION = ("error", "skip")
+
+
+@dataclass
+class DataConfig:
+    """Settings of one dataset and of the clip pipeline.
+
+    Attributes:
+        format: annotation format, one of ``FORMATS``:
+            ``sthv1`` (20BN CSV ``id;label`` + labels CSV, JPEG folders ``{:05d}.jpg``),
+            ``sthv2`` (labels JSON + train/validation JSON, ``<id>.webm`` or extracted),
+            ``k400`` (Kinetics CSV ``label,youtube_id,time_start,time_end,split`` or a
+            class-folder directory), ``diving48`` (V1/V2 JSON + vocabulary JSON),
+            ``rawframes`` (TSN list ``<folder> <num_frames> <label>``),
+            ``videos`` (``<video path> <label>``).
+        annotation: training annotation file (or class-folder directory for ``k400``).
+        val_annotation: validation/test annotation; ``None`` uses ``annotation``.
+        root: directory the paths in the annotation are relative to.
+        labels: class-name file (SSv1 labels CSV, SSv2 labels JSON, Diving48 vocabulary JSON,
+            a ``category.txt`` with one name per line); optional for list formats.
+        num_classes: expected number of classes (checked when set; used to name classes of
+            list formats without a labels file).
+        label_order: ``alphabetical`` (default; for Something the authors' order, which the
+            released checkpoints depend on) or ``file`` (order of the labels file). List
+            formats and Diving48 always use the file order (their integers index it).
+        split: for Kinetics CSVs holding several splits, keep only rows of this split
+            (``None`` keeps all rows).
+        media: ``auto`` (a directory is a frame folder, a file is a video), ``video`` or
+            ``frames``.
+        video_ext: extensions tried, in order, when an annotation names a video by id.
+        frame_template: file name of frame ``i`` inside a folder (``{:05d}.jpg``), or
+            ``auto`` to detect ``<prefix><digits>.<ext>`` from the folder listing.
+        frame_start: index of the first frame file for a fixed template (1 for 20BN/TSN).
+        num_segments: T, segments per clip.
+        segment_length: L, consecutive frames per segment (1 for RGB, 5 for LMC).
+        sampling: temporal sampling scheme (``tsn``: the authors' formulas).
+        min_frames: videos with fewer decodable frames are unusable (authors: 3).
+        input_size: side of the square crop fed to the model.
+        resize: frames are first resized to ``[H, W]`` (a 2-list, aspect ignored), to a short
+            side (an int), or not at all (``0``). ``None``: ``[240, 320]`` for Something,
+            ``256`` otherwise, as in the paper/authors' code.
+        scales: multi-scale crop scales of the short side (training).
+        max_distort: largest index distance between the scales chosen for width and height.
+        fix_crop: use the 13 fixed crop offsets (else a uniformly random offset).
+        flip: ``swap`` (flip every clip with p=0.5; direction classes swap their label,
+            pairs derived from the label names -- authors' code), ``skip_direction`` (never
+            flip direction classes -- the paper), ``all`` (flip, keep labels), ``none``.
+            ``None``: ``swap`` for Something, ``all`` otherwise.
+        flip_prob: probability of a horizontal flip.
+        mean, std: per-channel normalisation of [0, 1] RGB values (ImageNet).
+        test_crop_size: crop side at test time (``None``: ``input_size``).
+        seed: base seed; randomness of sample i in epoch e depends on (seed, e, i) only.
+        on_bad_annotation: ``error`` (stop on the first malformed line / unknown label, naming
+            file:line) or ``skip`` (drop those lines with a warning).
+        max_skip_fraction: training stops when more than this fraction of an epoch's samples
+            were unreadable (see ``SkipCounter``).
+        decode_threads: decoder threads per video (decord).
+        num_workers: default DataLoader workers.
+        pin_memory: ``None`` pins when CUDA is available.
+        prefetch_factor: batches prefetched per worker.
+    """
+
+    format: str = "sthv2"
+    annotation: str = ""
+    val_annotation: str | None = None
+    root: str = ""
+    labels: str | None = None
+    num_classes: int | None = None
+    label_order: str = "alphabetical"
+    split: str | None = None
+    media: str = "auto"
+    video_ext: list[str] = field(default_factory=lambda: ["mp4", "webm", "mkv", "avi"])
+    frame_template: str = "auto"
+    frame_start: int = 1
+    num_segments: int = 8
+    segment_length: int = 1
+    sampling: str = "tsn"
+    min_frames: int = 3
+    input_size: int = 224
+    resize: Any = None
+    scales: list[float] = field(default_factory=lambda: [1.0, 0.875, 0.75, 0.66])
+    max_distort: int = 1
+    fix_crop: bool = True
+    flip: str | None = None
+    flip_prob: float = 0.5
+    mean: list[float] = field(default_factory=lambda: [0.485, 0.456, 0.406])
+    std: list[float] = field(default_factory=lambda: [0.229, 0.224, 0.225])
+    test_crop_size: int | None = None
+    seed: int = 0
+    on_bad_annotation: str = "error"
+    max_skip_fraction: float = 0.01
+    decode_threads: int = 1
+    num_workers: int = 2
+    pin_memory: bool | None = None
+    prefetch_factor: int = 2
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ------------------------------------------------------------------ checks
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the setting at fault."""
+        def bad(name: str, why: str) -> None:
+            raise ValueError(f"DataConfig.{name}={getattr(self, name)!r}: {why}")
+
+        if self.format not in FORMATS:
+            bad("format", f"must be one of {', '.join(FORMATS)}")
+        if self.flip is not None and self.flip not in FLIP_MODES:
+            bad("flip", f"must be one of {', '.join(FLIP_MODES)}")
+        if self.sampling not in SAMPLINGS:
+            bad("sampling", f"must be one of {', '.join(SAMPLINGS)}")
+        if self.media not in MEDIA:
+            bad("media", f"must be one of {', '.join(MEDIA)}")
+        if self.label_order not in ("alphabetical", "file"):
+            bad("label_order", "must be 'alphabetical' or 'file'")
+        if self.on_bad_annotation not in ON_BAD_ANNOTATION:
+            bad("on_bad_annotation", "must be 'error' or 'skip'")
+        for name in ("num_segments", "segment_length", "input_size", "min_frames"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                bad(name, "must be a positive integer")
+        if self.resize is not None and not (
+            (isinstance(self.resize, int) and self.resize >= 0)
+            or (isinstance(self.resize, (list, tuple)) and len(self.resize) == 2
+                and all(isinstance(v, int) and v > 0 for v in self.resize))
+        ):
+            bad("resize", "must be None, a short side (int, 0 = no resize) or [H, W]")
+        if not self.scales or any(not 0 < s <= 1 for s in self.scales):
+            bad("scales", "must be a non-empty list of values in (0, 1]")
+        if not 0.0 <= self.flip_prob <= 1.0:
+            bad("flip_prob", "must be in [0, 1]")
+        if not 0.0 <= self.max_skip_fraction <= 1.0:
+            bad("max_skip_fraction", "must be in [0, 1]")
+        if len(self.mean) != 3 or len(self.std) != 3 or any(s <= 0 for s in self.std):
+            bad("std" if len(self.mean) == 3 else "mean", "needs 3 values (std > 0)")
+        if "{" in self.frame_template and self.frame_template != "auto":
+            try:
+                self.frame_template.format(1)
+            except (IndexError, KeyError, ValueError) as exc:
+                bad("frame_template", f"is not a format string with one index ({exc})")
+        elif self.frame_template != "auto":
+            bad("frame_template", "must contain a '{...}' index field or be 'auto'")
+
+    # ------------------------------------------------------------- resolution
+    @property
+    def is_something(self) -> bool:
+        return self.format in SOMETHING_FORMATS
+
+    def resolved(self) -> "DataConfig":
+        """A copy with the per-format defaults (``None`` settings) filled in."""
+        cfg = dataclasses.replace(self)
+        if cfg.resize is None:
+            cfg.resize = [240, 320] if cfg.is_something else 256
+        if isinstance(cfg.resize, tuple):
+            cfg.resize = list(cfg.resize)
+        if cfg.flip is None:
+            cfg.flip = "swap" if cfg.is_something else "all"
+        if cfg.test_crop_size is None:
+            cfg.test_crop_size = cfg.input_size
+        return cfg
+
+    @property
+    def frames_per_clip(self) -> int:
+        """T * L."""
+        return self.num_segments * self.segment_length
+
+    # ---------------------------------------------------------- (de)serialise
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DataConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"DataConfig: unknown setting(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(sorted(known))}")
+        return cls(**d)
+
+    def override(self, changes: dict[str, Any]) -> "DataConfig":
+        """A copy with ``changes`` applied (unknown keys raise ``ValueError``)."""
+        d = self.to_dict()
+        d.update(changes)
+        return DataConfig.from_dict(d)

@@ -1,0 +1,133 @@
+"""The clip dataset: manifest + decoding + TSN sampling + spatial transforms.
+
+    ds = build_dataset(cfg, train=True)
+    item = ds[i]            # {"clip": (3, T*L, S, S) float32, "label": int, "index": int}
+    ds = build_dataset(cfg, train=False, num_clips=2, num_crops=3)
+    item = ds[i]            # {"clip": (V, 3, T*L, S, S)}, V = clips x crops, clip-major
+
+An unreadable sample gives ``{"clip": None, "label": label, "index": i,
+"error": "<file>: <reason>"}``: it is never replaced by another sample (which would bias
+the label distribution); the loader reports it in ``batch["skipped"]``.
+
+Randomness of sample ``i`` in epoch ``e`` comes from one generator seeded with
+``(seed, e, i)`` only, so results do not depend on worker count or order.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .config import DataConfig
+from .decode import DecodeError, open_media
+from .formats import load_manifest
+from .manifest import Manifest, display_path
+from .sampling import sample_test, sample_train
+from .transforms import ClipTransform
+
+
+def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
+    """The generator of sample ``index`` in ``epoch``: depends only on these three ints."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, epoch, index])))
+
+
+class VideoDataset(Dataset):
+    """Clips of the videos of a :class:`Manifest`.
+
+    Args:
+        cfg: data settings (resolved per format internally).
+        manifest: the parsed annotation.
+        train: random sampling/augmentation (one clip) or deterministic test views.
+        num_clips: test clips per video (1, 2, 10, ...).
+        num_crops: test crops per clip (1 or 3).
+    """
+
+    def __init__(self, cfg: DataConfig, manifest: Manifest, train: bool,
+                 num_clips: int = 1, num_crops: int = 1):
+        if num_clips < 1:
+            raise ValueError(f"num_clips={num_clips} must be >= 1")
+        if train and (num_clips != 1 or num_crops != 1):
+            raise ValueError("training samples one clip and one crop per video "
+                             f"(got num_clips={num_clips}, num_crops={num_crops})")
+        self.cfg = cfg.resolved()
+        self.manifest = manifest
+        self.train = train
+        self.num_clips = num_clips
+        self.num_crops = num_crops
+        self.seed = self.cfg.seed
+        self.epoch = 0
+        self.transform = ClipTransform(self.cfg, train, num_crops, manifest.class_names)
+
+    # -------------------------------------------------------------- properties
+    @property
+    def class_names(self) -> list[str]:
+        return self.manifest.class_names
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.manifest.class_names)
+
+    @property
+    def num_views(self) -> int:
+        return self.num_clips * self.num_crops
+
+    @property
+    def labels(self) -> list[int]:
+        return [r.label for r in self.manifest.records]
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def set_seed(self, seed: int) -> None:
+        self.seed = int(seed)
+
+    def __len__(self) -> int:
+        return len(self.manifest)
+
+    # ------------------------------------------------------------------- items
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        """``ds[i]`` (current epoch) or ``ds[(i, epoch)]`` (what the loader's sampler asks)."""
+        index, epoch = key if isinstance(key, tuple) else (key, self.epoch)
+        index = int(index)
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} samples")
+        record = self.manifest.records[index]
+        try:
+            clip, label = self._load(record, index, int(epoch))
+        except DecodeError as exc:
+            return {"clip": None, "label": record.label, "index": index, "error": str(exc)}
+        except Exception as exc:  # a corrupt file can make decoders fail in odd ways
+            return {"clip": None, "label": record.label, "index": index,
+                    "error": f"{display_path(record.path)}: {type(exc).__name__}: {exc}"}
+        return {"clip": clip, "label": label, "index": index}
+
+    def _load(self, record, index: int, epoch: int) -> tuple[torch.Tensor, int]:
+        cfg = self.cfg
+        reader = open_media(record, cfg)
+        n = reader.num_frames
+        if n < cfg.min_frames:
+            raise DecodeError(record.path, f"only {n} frame(s), at least {cfg.min_frames} needed "
+                              f"(DataConfig.min_frames)")
+        T, L = cfg.num_segments, cfg.segment_length
+        if self.train:
+            rng = sample_rng(self.seed, epoch, index)
+            idx = sample_train(n, T, L, rng)
+            frames = reader.read(idx)
+            clips, label = self.transform(frames, record.label, rng)
+            return clips[0], label
+        idx = sample_test(n, T, L, self.num_clips)           # (C, T*L)
+        frames = reader.read(idx.reshape(-1))                  # (C*T*L, 3, H, W)
+        views = []
+        for c in range(self.num_clips):
+            part = frames[c * T * L:(c + 1) * T * L]
+            crops, _ = self.transform(part, record.label, None)   # (K, 3, T*L, S, S)
+            views.append(crops)
+        out = torch.cat(views)                                 # (C*K, 3, T*L, S, S)
+        return (out[0] if self.num_views == 1 else out), record.label
+
+
+def build_dataset(cfg: DataConfig, train: bool = True, num_clips: int = 1,
+                  num_crops: int = 1) -> VideoDataset:
+    """Parse the annotation of ``cfg`` (training or validation) and wrap it as a dataset."""
+    manifest = load_manifest(cfg, train=train)
+    return VideoDataset(cfg, manifest, train, num_clips=num_clips, num_crops=num_crops)

@@ -1,0 +1,8 @@
+"""The embedded synthetic Something-Something-style dataset (see README.md here)."""
+from .profiles import PROFILES, SynthProfile, get_profile
+from .scene import CLASS_NAMES, CLASS_PROGRAMS, make_spec, render
+from .writer import clip_spec, encode_mp4, generate, jobs_for, spec_stats, synthetic_config
+
+__all__ = ["PROFILES", "SynthProfile", "get_profile", "CLASS_NAMES", "CLASS_PROGRAMS",
+           "make_spec", "render", "clip_spec", "encode_mp4", "generate", "jobs_for",
+           "spec_stats", "synthetic_config"]

@@ -1,0 +1,130 @@
+"""Dataset and loader: shapes, frame selection, determinism, multi-view, skip reporting."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ean.data import (DataConfig, DataSkipError, EpochSampler, SkipCounter, build_dataset,
+                      build_loader, synthetic_config)
+from ean.data.decode import open_media
+
+from .conftest import frame_value, frames_array, write_frames, write_video
+
+
+def make_list(tmp_path, entries):
+    ann = tmp_path / "list.txt"
+    ann.write_text("".join(f"{p} {lab}\n" for p, lab in entries))
+    return ann
+
+
+def test_video_and_frame_folder_give_the_same_frames(tmp_path):
+    f = frames_array(30)
+    write_video(tmp_path / "v.mp4", f)
+    write_frames(tmp_path / "v", f, "img_{:05d}.jpg")
+    cfg = DataConfig(format="videos", annotation="x")
+    from ean.data.manifest import VideoRecord
+    vid = open_media(VideoRecord(str(tmp_path / "v.mp4"), None, 0), cfg)
+    fol = open_media(VideoRecord(str(tmp_path / "v"), None, 0), cfg)
+    assert vid.num_frames == fol.num_frames == 30
+    idx = [0, 5, 5, 29, 12]
+    assert frame_value(vid.read(idx)).tolist() == idx
+    assert frame_value(fol.read(idx)).tolist() == idx
+
+
+def test_dataset_clip_layout_is_segment_major(tmp_path):
+    write_video(tmp_path / "a.mp4", frames_array(30))
+    ann = make_list(tmp_path, [("a.mp4", 0)])
+    cfg = DataConfig(format="videos", annotation=str(ann), root=str(tmp_path), num_segments=4,
+                     segment_length=5, input_size=16, resize=[16, 24], num_classes=1)
+    ds = build_dataset(cfg, train=False)
+    clip = ds[0]["clip"]
+    assert clip.shape == (3, 20, 16, 16)
+    # undo the normalisation and read the frame index back from the brightness
+    mean = torch.tensor(cfg.mean).view(3, 1, 1, 1)
+    std = torch.tensor(cfg.std).view(3, 1, 1, 1)
+    values = ((clip * std + mean) * 255).mean(dim=(0, 2, 3)).numpy()
+    got = np.round((values - 4) / 8).astype(int)
+    tick = 26 / 4
+    starts = [int(tick / 2 + k * tick) for k in range(4)]
+    assert got.tolist() == [s + l for s in starts for l in range(5)]
+
+
+def test_smoke_dataset_train_and_multiview(smoke_dataset):
+    cfg = synthetic_config(smoke_dataset, input_size=32, resize=[36, 48], num_segments=8,
+                           segment_length=5)
+    ds = build_dataset(cfg, train=True)
+    assert len(ds) == 54 and ds.num_classes == 18
+    item = ds[3]
+    assert item["clip"].shape == (3, 40, 32, 32) and item["index"] == 3
+    ds.set_epoch(1)
+    again = ds[(3, 0)]
+    assert torch.equal(again["clip"], item["clip"])  # (seed, epoch, index) only
+    assert not torch.equal(ds[3]["clip"], item["clip"])  # another epoch
+    val = build_dataset(cfg, train=False, num_clips=2, num_crops=3)
+    v = val[0]
+    assert v["clip"].shape == (6, 3, 40, 32, 32)
+    one = build_dataset(cfg, train=False)[0]["clip"]
+    # clip-major views: view 1 is clip 0's centre crop; 1 clip uses different offsets
+    assert one.shape == (3, 40, 32, 32)
+
+
+def test_loader_is_deterministic_and_independent_of_workers(smoke_dataset):
+    cfg = synthetic_config(smoke_dataset, input_size=16, resize=[18, 24], num_segments=4)
+    ds = build_dataset(cfg, train=True)
+
+    def run(workers):
+        ld = build_loader(ds, 8, True, seed=3, num_workers=workers)
+        ld.sampler.set_epoch(2)
+        return [(b["index"].tolist(), b["label"].tolist(), b["clip"].sum().item()) for b in ld]
+
+    a, b = run(0), run(2)
+    assert a == b and len(a) == 54 // 8  # drop_last in training
+    ld = build_loader(ds, 8, True, seed=3, num_workers=0)
+    ld.sampler.set_epoch(2)
+    ld.sampler.set_start(16)
+    assert [x["index"].tolist() for x in ld] == [x[0] for x in a[2:]]
+
+
+def test_epoch_sampler_sharding():
+    shards = [EpochSampler(10, True, seed=1, rank=r, world_size=3) for r in range(3)]
+    got = [list(s) for s in shards]
+    assert all(len(g) == 4 for g in got)
+    idx = sorted(i for g in got for i, _ in g)
+    assert set(idx) == set(range(10)) and len(idx) == 12  # padded by repetition
+    s = EpochSampler(10, True, seed=1)
+    s.set_epoch(0)
+    e0 = [i for i, _ in s]
+    s.set_epoch(1)
+    assert [i for i, _ in s] != e0 and {e for _, e in s} == {1}
+
+
+def test_unreadable_samples_are_skipped_and_counted(tmp_path):
+    write_video(tmp_path / "good.mp4", frames_array(12))
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    ann = make_list(tmp_path, [("good.mp4", 0), ("empty.mp4", 1), ("good.mp4", 0), ("gone.mp4", 1)])
+    cfg = DataConfig(format="videos", annotation=str(ann), root=str(tmp_path), num_segments=2,
+                     input_size=16, resize=[16, 16], num_classes=2)
+    ds = build_dataset(cfg, train=True)
+    bad = ds[1]
+    assert bad["clip"] is None and bad["label"] == 1 and "empty.mp4: empty file" in bad["error"]
+    ld = build_loader(ds, 4, True, seed=0, num_workers=0)
+    counter = SkipCounter(max_fraction=0.6)
+    for batch in ld:
+        counter.update(batch)
+        assert batch["clip"].shape[0] == 2 and batch["label"].tolist() == [0, 0]
+        assert sorted(i for i, _ in batch["skipped"]) == [1, 3]
+    assert (counter.seen, counter.skipped) == (4, 2)
+    assert "skipped 2 of 4" in counter.report() and "gone.mp4: file not found" in counter.report()
+    counter.check()  # 50 % <= 60 %
+    with pytest.raises(DataSkipError, match=r"max_skip_fraction=0.01.*Run `ean data validate`"):
+        counter.check(0.01)
+
+
+def test_all_bad_batch_has_no_clip(tmp_path):
+    (tmp_path / "x.mp4").write_text("not a video")
+    ann = make_list(tmp_path, [("x.mp4", 0)])
+    ds = build_dataset(DataConfig(format="videos", annotation=str(ann), root=str(tmp_path),
+                                  num_classes=1), train=False)
+    batch = next(iter(build_loader(ds, 1, False, num_workers=0)))
+    assert batch["clip"] is None and batch["label"].numel() == 0 and len(batch["skipped"]) == 1

@@ -1,0 +1,115 @@
+"""The embedded synthetic dataset: determinism, balance, format, resumability, the task."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ean.data import build_dataset, flip_pairs, synthetic_config
+from ean.data.synth import CLASS_NAMES, PROFILES, clip_spec, generate, jobs_for, render, spec_stats
+from ean.data.synth.writer import ClipJob
+
+
+def test_smoke_layout_is_something_v2(smoke_dataset):
+    labels = json.loads((smoke_dataset / "labels.json").read_text())
+    assert list(labels) == sorted(labels) and len(labels) == len(CLASS_NAMES) >= 16
+    assert [int(v) for v in labels.values()] == list(range(len(labels)))
+    train = json.loads((smoke_dataset / "train.json").read_text())
+    e = train[0]
+    assert set(e) == {"id", "label", "template", "placeholders"} and "[something]" in e["template"]
+    assert len(list((smoke_dataset / "videos").glob("*.mp4"))) == len(train) + 18
+    assert not list((smoke_dataset / "videos").glob(".*"))  # no temporaries left
+
+
+def test_class_balance_and_mirror_pairs(smoke_dataset):
+    ds = build_dataset(synthetic_config(smoke_dataset, input_size=16, resize=[16, 20]), train=True)
+    counts = np.bincount(ds.labels, minlength=18)
+    assert counts.tolist() == [PROFILES["smoke"].train_per_class] * 18
+    assert len(flip_pairs(ds.class_names)) == 3
+
+
+def test_same_seed_same_bytes_other_seed_other_clips(tmp_path, smoke_dataset):
+    prof = PROFILES["smoke"].replace(train_per_class=1, val_per_class=0)
+    a = generate(tmp_path / "a", prof, seed=0, workers=1, progress=False)
+    b = generate(tmp_path / "b", prof, seed=0, workers=2, progress=False)
+    c = generate(tmp_path / "c", prof, seed=1, workers=1, progress=False)
+    assert a["generated_clips"] == 18
+    for f in sorted((tmp_path / "a" / "videos").iterdir()):
+        assert f.read_bytes() == (tmp_path / "b" / "videos" / f.name).read_bytes()
+    # the smoke fixture (3 clips per class) starts with the same 18 clips, bit for bit
+    first = sorted((tmp_path / "a" / "videos").iterdir())[0]
+    assert first.read_bytes() == (smoke_dataset / "videos" / first.name).read_bytes()
+    assert first.read_bytes() != (tmp_path / "c" / "videos" / first.name).read_bytes()
+    assert (tmp_path / "a" / "train.json").read_text() == (tmp_path / "b" / "train.json").read_text()
+
+
+def test_resume_after_interruption_and_settings_guard(tmp_path):
+    prof = PROFILES["smoke"].replace(train_per_class=1, val_per_class=0)
+    out = tmp_path / "d"
+    generate(out, prof, seed=0, workers=1, progress=False)
+    victim = out / "videos" / "100003.mp4"
+    victim.unlink()
+    (out / "videos" / ".partial-x.tmp.mp4").write_bytes(b"half")
+    stats = generate(out, prof, seed=0, workers=1, progress=False)
+    assert stats["generated_clips"] == 1 and victim.exists()
+    assert not list((out / "videos").glob(".*"))
+    with pytest.raises(ValueError, match="other settings"):
+        generate(out, prof, seed=5, workers=1, progress=False)
+
+
+def test_scale_ranges_within_every_class():
+    prof = PROFILES["default"]
+    stats = spec_stats(prof.replace(train_per_class=40, val_per_class=0))
+    for name, s in stats["per_class"].items():
+        assert s["size_ratio"] >= 3.0, name
+        assert s["speed_ratio"] >= 3.0, name
+        assert s["duration_ratio"] >= 2.5, name
+    # over the whole split the claimed ranges are reached
+    sp = stats["splits"]["train"]
+    assert sp["size_px"]["max/min"] >= 5 and sp["speed_px_per_frame"]["max/min"] >= 8
+    assert sp["event_frames"]["max/min"] >= 3.5
+
+
+def _centroid_x(frames: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    diff = np.abs(frames.astype(np.int16) - bg.astype(np.int16)).sum(-1) > 60
+    xs = np.arange(frames.shape[2])[None, None, :]
+    return (diff * xs).sum((1, 2)) / np.maximum(diff.sum((1, 2)), 1)
+
+
+def test_order_classes_differ_only_in_direction():
+    """Left->right moves the object right; mirrored frame statistics are identical."""
+    prof = PROFILES["smoke"].replace(distractors=(0, 0), noise_std=0.0)
+    lr = CLASS_NAMES.index("Moving something from left to right")
+    rl = CLASS_NAMES.index("Moving something from right to left")
+    for k in range(4):
+        for label, sign in ((lr, 1), (rl, -1)):
+            spec = clip_spec(ClipJob("train", k, label, "0"), prof, 0)
+            x = spec.tracks[-1].x
+            assert sign * (x[-1] - x[0]) > 0
+    # positions visited by both classes cover the same range (a single frame is ambiguous)
+    xs = {lab: np.concatenate([clip_spec(ClipJob("train", k, lab, "0"), prof, 0).tracks[-1].x
+                               for k in range(200)]) for lab in (lr, rl)}
+    assert abs(np.median(xs[lr]) - np.median(xs[rl])) < 0.1 * prof.width
+
+
+def test_render_is_deterministic():
+    prof = PROFILES["smoke"]
+    job = jobs_for(prof)[5]
+    a = render(clip_spec(job, prof, 0), prof)
+    b = render(clip_spec(job, prof, 0), prof)
+    assert a.dtype == np.uint8 and a.shape[1:] == (prof.height, prof.width, 3)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "default"])
+def test_actors_stay_inside_the_frame(profile):
+    prof = PROFILES[profile].replace(train_per_class=30, val_per_class=0)
+    for job in jobs_for(prof):
+        spec = clip_spec(job, prof, 0)
+        for t in spec.tracks:
+            if t.role != "actor":
+                continue
+            x, r = t.x - spec.camera_x, t.size / 2 * 0.95
+            assert (x - r).min() >= -1 and (x + r).max() <= prof.width + 1, spec.program
+            assert (t.y - r).min() >= -1 and (t.y + r).max() <= prof.height + 1, spec.program
