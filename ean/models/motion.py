@@ -83,10 +83,12 @@ class MotionExcitation(nn.Module):
         s = self.reduce_bn(self.reduce(x))
         c = s.shape[1]
         s5 = s.view(n // t, t, c, h, w)
-        diff = torch.zeros_like(s5)
+        # GAP(dwconv(s_{t+1}) - s_t) = GAP(dwconv(s_{t+1})) - GAP(s_t): the difference map itself
+        # is never needed, only its spatial mean
+        pooled = s.new_zeros(n // t, t, c)
         if t > 1:
-            nxt = self.diff_conv(s5[:, 1:].reshape(-1, c, h, w)).view(n // t, t - 1, c, h, w)
-            diff[:, :-1] = nxt - s5[:, :-1]
-        pooled = diff.mean(dim=(3, 4)).view(n, c, 1, 1)
+            nxt = self.diff_conv(s5[:, 1:].reshape(-1, c, h, w)).mean(dim=(2, 3)).view(n // t, t - 1, c)
+            pooled = torch.cat([nxt - s5[:, :-1].mean(dim=(3, 4)), pooled[:, -1:]], dim=1)
+        z = self.expand_bn(self.expand(pooled.view(n, c, 1, 1)))
         # x + x * (sigmoid(z) - 0.5), as one multiplication
-        return x * (torch.sigmoid(self.expand_bn(self.expand(pooled))) + 0.5)
+        return x * (torch.sigmoid(z) + 0.5)

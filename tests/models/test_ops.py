@@ -82,3 +82,17 @@ def test_max_pool_gradient_equals_max_pool3d():
     (ours,) = torch.autograd.grad(max_pool_3d(x, T), x, g)
     (ref,) = torch.autograd.grad(to_frames(F.max_pool3d(video_view(x), 3, 1, 1)), x, g)
     assert torch.allclose(ours, ref)
+
+
+def test_motion_excitation_equals_its_definition():
+    """x * (0.5 + sigmoid(BN(conv(GAP(d))))) with d_t = dwconv(s_{t+1}) - s_t, d_{T-1} = 0."""
+    me = MotionExcitation(64).eval()
+    x = torch.randn(B * T, 64, H, W)
+    with torch.no_grad():
+        s = me.reduce_bn(me.reduce(x))
+        c = s.shape[1]
+        s5 = s.view(B, T, c, H, W)
+        d = torch.zeros_like(s5)
+        d[:, :-1] = me.diff_conv(s5[:, 1:].reshape(-1, c, H, W)).view(B, T - 1, c, H, W) - s5[:, :-1]
+        a = torch.sigmoid(me.expand_bn(me.expand(d.mean(dim=(3, 4)).view(B * T, c, 1, 1)))) - 0.5
+        assert torch.allclose(me(x, T), x + x * a, atol=1e-5)
