@@ -104,7 +104,9 @@ def prepare_model(model: nn.Module, runtime: RuntimeConfig, device: torch.device
     if info.enabled:
         forward = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None,
-            find_unused_parameters=True)  # the authors' model has parameters without gradients
+            # every parameter of every configuration takes part in the loss (tests/models check
+            # it; the authors' dead parameters are not built), so DDP need not search the graph
+            find_unused_parameters=False)
     if runtime.compile:
         forward = torch.compile(forward)
     return model, forward
