@@ -252,10 +252,8 @@ def test_tensorboard_without_the_package_is_a_clear_error(easy_root, tmp_path):
 
 
 def test_checkpoints_load_with_the_model_package_loader(trained_run):
-    try:
-        from ean.models.official import load_checkpoint
-    except ImportError:
-        pytest.skip("ean.models.official is not available")
+    from ean.models.official import load_checkpoint
+
     run, _ = trained_run
     model = load_checkpoint(run / "checkpoints" / "best.pt")
     state = ckpt.load_checkpoint_file(run / "checkpoints" / "best.pt")
