@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ean.models.config import EABConfig
-from ean.models.layers import SafeBatchNorm3d, zero_init_
+from ean.models.layers import PointwiseConv2d, SafeBatchNorm3d, zero_init_
 from ean.models.ops import avg_pool_3d, max_pool_3d, temporal_conv, to_video
 
 
@@ -136,7 +136,7 @@ class ESPNet(nn.Module):
         super().__init__()
         p = max(1, channels // reduction)
         self.channels = channels
-        self.reduce = nn.Conv2d(channels, p, 1, bias=False)
+        self.reduce = PointwiseConv2d(channels, p)
         self.reduce_bn = SafeBatchNorm3d(p)
         layers: list[nn.Module] = []
 

@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from ean.models.layers import PointwiseConv2d
 from ean.models.ops import shift_frames, temporal_dwconv
 
 
@@ -71,10 +72,10 @@ class MotionExcitation(nn.Module):
     def __init__(self, channels: int, reduction: int = 16):
         super().__init__()
         mid = max(1, channels // reduction)
-        self.reduce = nn.Conv2d(channels, mid, 1, bias=False)
+        self.reduce = PointwiseConv2d(channels, mid)
         self.reduce_bn = nn.BatchNorm2d(mid)
         self.diff_conv = nn.Conv2d(mid, mid, 3, padding=1, groups=mid, bias=False)
-        self.expand = nn.Conv2d(mid, channels, 1, bias=False)
+        self.expand = PointwiseConv2d(mid, channels)
         self.expand_bn = nn.BatchNorm2d(channels)
 
     def forward(self, x: Tensor, num_segments: int) -> Tensor:

@@ -96,3 +96,21 @@ def test_motion_excitation_equals_its_definition():
         d[:, :-1] = me.diff_conv(s5[:, 1:].reshape(-1, c, H, W)).view(B, T - 1, c, H, W) - s5[:, :-1]
         a = torch.sigmoid(me.expand_bn(me.expand(d.mean(dim=(3, 4)).view(B * T, c, 1, 1)))) - 0.5
         assert torch.allclose(me(x, T), x + x * a, atol=1e-5)
+
+
+@pytest.mark.parametrize("cin,cout", [(4, 1), (1, 16), (8, 4)])
+def test_pointwise_conv_equals_conv2d_in_values_gradients_and_macs(cin, cout):
+    from fvcore.nn import FlopCountAnalysis
+
+    from ean.models.layers import PointwiseConv2d
+
+    fast = PointwiseConv2d(cin, cout)
+    ref = torch.nn.Conv2d(cin, cout, 1, bias=False)
+    ref.load_state_dict(fast.state_dict())
+    x = torch.randn(6, cin, 5, 7, requires_grad=True)
+    y_fast, y_ref = fast(x), ref(x)
+    assert torch.allclose(y_fast, y_ref, atol=1e-6)
+    g = torch.randn_like(y_ref)
+    assert torch.allclose(torch.autograd.grad(y_fast, x, g)[0], torch.autograd.grad(y_ref, x, g)[0], atol=1e-6)
+    macs = lambda m: FlopCountAnalysis(m, (x.detach(),)).unsupported_ops_warnings(False).total()
+    assert macs(fast) == macs(ref) == 6 * cin * cout * 5 * 7
