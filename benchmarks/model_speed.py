@@ -2,7 +2,9 @@
 
 Eval: batch 1, ``torch.inference_mode``, eval mode. Train step: batch 2, train mode,
 forward + cross-entropy + backward (no optimiser step), as in reference §13.3.
-Median of ``--repeats`` runs after one warm-up, all models in one process and one run.
+All models are built first and timed round-robin (one call of each model per round, after a
+warm-up round), so that a slow spell of the machine hits every model alike; the median of
+``--repeats`` rounds is reported.
 
     python benchmarks/model_speed.py --threads 2 --repeats 5 --out reports/benchmarks/model_speed.json
 
@@ -29,18 +31,9 @@ from ean.models.presets import get_preset
 PRESETS = ("tsn_r50", "baseline_r50", "ean_r50_8f_rgb_lmc")
 
 
-def timed(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def bench(name: str, size: int, repeats: int, authors=None) -> dict:
-    """Time our preset ``name``, or (with ``authors``, their TSN module) the authors' model."""
+def make_runners(name: str, size: int, authors=None) -> dict:
+    """Eval and train-step closures for our preset ``name``, or (with ``authors``, their TSN
+    module) for the authors' model of the same clip."""
     cfg = get_preset(name)
     torch.manual_seed(0)
     frames = cfg.num_segments * cfg.segment_length
@@ -52,14 +45,12 @@ def bench(name: str, size: int, repeats: int, authors=None) -> dict:
         model = build_authors(authors, "EAN_8f" if cfg.num_segments == 8 else "EAN_16f",
                               cfg.num_segments, cfg.num_classes)
         shape = lambda b: (b, frames * 3, size, size)  # their layout: frames along channels
+    x1, x2, y2 = torch.randn(*shape(1)), torch.randn(*shape(2)), torch.tensor([0, 1])
 
     def run_eval():
         model.eval()
         with torch.inference_mode():
-            model(torch.randn(*shape(1)))
-
-    x2 = torch.randn(*shape(2))
-    y2 = torch.tensor([0, 1])
+            model(x1)
 
     def run_train():
         model.train()
@@ -69,7 +60,21 @@ def bench(name: str, size: int, repeats: int, authors=None) -> dict:
         F.cross_entropy(out, y2).backward()
 
     label = name if authors is None else f"authors' code ({name})"
-    return {"preset": label, "eval_b1_s": timed(run_eval, repeats), "train_b2_s": timed(run_train, repeats)}
+    return {"preset": label, "eval_b1_s": run_eval, "train_b2_s": run_train}
+
+
+def round_robin(runners: list[dict], key: str, repeats: int) -> None:
+    """Median seconds of ``runner[key]`` over ``repeats`` rounds, every model once a round."""
+    for r in runners:  # warm-up round
+        r[key]()
+    times: list[list[float]] = [[] for _ in runners]
+    for _ in range(repeats):
+        for i, r in enumerate(runners):
+            start = time.perf_counter()
+            r[key]()
+            times[i].append(time.perf_counter() - start)
+    for r, ts in zip(runners, times):
+        r[key] = statistics.median(ts)
 
 
 def main() -> None:
@@ -88,11 +93,11 @@ def main() -> None:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
         from check_official_equivalence import import_authors
         jobs.append(("ean_r50_8f_rgb_lmc", import_authors(args.authors, args.extra_path)))
-    rows = []
-    for name, authors in jobs:
-        rows.append(bench(name, args.size, args.repeats, authors))
-        print(f"{rows[-1]['preset']:<36} eval b1 {rows[-1]['eval_b1_s']:.3f} s   "
-              f"train b2 {rows[-1]['train_b2_s']:.3f} s", flush=True)
+    rows = [make_runners(name, args.size, authors) for name, authors in jobs]
+    for key in ("eval_b1_s", "train_b2_s"):
+        round_robin(rows, key, args.repeats)
+    for r in rows:
+        print(f"{r['preset']:<36} eval b1 {r['eval_b1_s']:.3f} s   train b2 {r['train_b2_s']:.3f} s", flush=True)
     base = next((r for r in rows if r["preset"] == "tsn_r50"), None)
     if base:
         for r in rows:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from typing import Optional, Union
 
-import torch
 import torch.nn as nn
 from torch import Tensor
 

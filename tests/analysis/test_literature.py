@@ -1,5 +1,4 @@
 """The paper's numbers kept as data parse, and equal the values transcribed from the paper."""
-import csv
 
 import pytest
 

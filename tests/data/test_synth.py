@@ -34,7 +34,7 @@ def test_same_seed_same_bytes_other_seed_other_clips(tmp_path, smoke_dataset):
     a = generate(tmp_path / "a", prof, seed=0, workers=1, progress=False)
     b = generate(tmp_path / "b", prof, seed=0, workers=2, progress=False)
     c = generate(tmp_path / "c", prof, seed=1, workers=1, progress=False)
-    assert a["generated_clips"] == 18
+    assert a["generated_clips"] == b["generated_clips"] == c["generated_clips"] == 18
     for f in sorted((tmp_path / "a" / "videos").iterdir()):
         assert f.read_bytes() == (tmp_path / "b" / "videos" / f.name).read_bytes()
     # the smoke fixture (3 clips per class) starts with the same 18 clips, bit for bit

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from ean.models.config import ModelConfig
-from ean.models.ean import EAN, authors_layout_to_clip, build_model
+from ean.models.ean import authors_layout_to_clip, build_model
 from ean.models.presets import get_preset, list_presets
 
 from .conftest import clip, make, tiny
