@@ -210,5 +210,6 @@ class SkipCounter:
             first = "; ".join(display_path(w) for _, w in self.reasons[:3])
             raise DataSkipError(
                 f"{self.skipped} of {self.seen} samples ({100 * self.fraction:.2f}%) could not "
-                f"be read, more than DataConfig.max_skip_fraction={limit}; first: {first}. "
-                f"Run `ean data validate` on the annotation to list every bad entry.")
+                f"be read, more than data.max_skip_fraction={limit}"
+                + (f"; first: {first}" if first else "")
+                + ". Run `ean data validate` on the annotation to list every bad entry.")

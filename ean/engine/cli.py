@@ -9,6 +9,7 @@ from ean.cli import UserError
 
 EXIT_DIVERGED = 3
 EXIT_INTERRUPTED = 130
+EXIT_DATA = 4  # too many unreadable training videos (data.max_skip_fraction)
 
 
 def register(subparsers) -> None:
@@ -76,6 +77,7 @@ def _parse_pairs(items: list[str], what: str) -> dict:
 
 def cmd_train(args) -> int:
     from ean.engine.config import load_config
+    from ean.data.loader import DataSkipError
     from ean.engine.loop import TrainingDiverged, TrainingInterrupted, train
 
     # options may follow the overrides: `ean train CFG a.b=1 --out RUN --resume`
@@ -99,6 +101,9 @@ def cmd_train(args) -> int:
     except TrainingInterrupted as exc:
         print(f"ean train: {exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except DataSkipError as exc:
+        print(f"ean train: error: {exc}", file=sys.stderr)
+        return EXIT_DATA
     return 0 if summary["completed"] or cfg.runtime.max_steps else 1
 
 

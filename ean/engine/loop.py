@@ -99,6 +99,7 @@ class Trainer:
         self.resume = resume
         self.model_factory = model_factory
         self.stop = _StopFlag()
+        self.epoch_skips: list[tuple[int, str]] = []  # unreadable videos of the current epoch
 
     # ------------------------------------------------------------------------ setup
     def setup(self) -> None:
@@ -318,6 +319,7 @@ class Trainer:
                    dynamic_ncols=True, disable=not (cfg.runtime.progress and self.info.is_main), leave=True)
         if self.batch_in_epoch == 0 or self.partial is None:
             self.partial = [0.0, 0, 0, 0, 0.0]  # loss sum, correct, clips, skipped, seconds of this epoch
+            self.epoch_skips = []  # (index, reason) of this process's unreadable videos
         loss_sum, correct, seen, skipped, spent = self.partial
         t0 = time.time() - spent
         lr = self.schedule.factor(self.global_step) * cfg.optim.lr
@@ -338,6 +340,7 @@ class Trainer:
                         f"stopped by signal at step {self.global_step} (epoch {epoch + 1}); a checkpoint was "
                         f"written to {self.ckpt_dir}; continue with --resume")
                 skipped += len(batch.get("skipped", []))
+                self.epoch_skips.extend(batch.get("skipped", []))
                 self.partial[3] = skipped
                 if empty:  # every video of the batch was unreadable (on some rank): no update
                     for index, reason in batch.get("skipped", [])[:3]:
@@ -453,6 +456,9 @@ class Trainer:
         path = self.save(epoch_end=True, is_best=is_best)
         counter = SkipCounter(cfg.data.max_skip_fraction)
         counter.add(stats["clips"] + stats["skipped"], stats["skipped"])
+        counter.reasons = list(self.epoch_skips)  # this process's; the counts are global
+        if stats["skipped"] and self.info.is_main:
+            self.log(counter.report())
         if self.info.is_main:
             self._write_metrics()
             if result is not None:

@@ -259,3 +259,43 @@ def test_checkpoints_load_with_the_model_package_loader(trained_run):
     state = ckpt.load_checkpoint_file(run / "checkpoints" / "best.pt")
     loaded = model.state_dict()
     assert all(torch.equal(loaded[k], v) for k, v in state["model"].items())
+
+
+@pytest.fixture
+def damaged_root(easy_root, tmp_path):
+    """The easy subset with a copy of the videos in which 2 of the 12 training videos are broken."""
+    root = tmp_path / "damaged"
+    root.mkdir()
+    for name in ("labels.json", "train.json", "validation.json"):
+        (root / name).write_text((easy_root / name).read_text())
+    videos = root / "videos"
+    videos.mkdir()
+    for f in (easy_root / "videos").iterdir():
+        (videos / f.name).write_bytes(f.read_bytes())
+    train_ids = [r["id"] for r in json.loads((root / "train.json").read_text())]
+    (videos / f"{train_ids[0]}.mp4").write_bytes(b"")                     # zero bytes
+    (videos / f"{train_ids[1]}.mp4").write_text("not a video at all")     # text named .mp4
+    return root
+
+
+def test_unreadable_training_videos_are_skipped_counted_and_stop_the_run(damaged_root, tmp_path, capsys):
+    from ean.data.loader import DataSkipError
+
+    # 2 of 12 videos (17 %) unreadable: tolerated at 25 %, reported at the end of each epoch
+    ok = make_raw_config(damaged_root, data={"max_skip_fraction": 0.25}, optim={"epochs": 1})
+    summary = train(build_config(ok), tmp_path / "tolerant")
+    assert summary["completed"]
+    assert "2 unreadable training videos skipped" in capsys.readouterr().err
+    # ... and stop the run with a clear message at the default 1 %, after the epoch's checkpoint
+    strict = make_raw_config(damaged_root, optim={"epochs": 2})
+    with pytest.raises(DataSkipError, match="2 of 12"):
+        train(build_config(strict), tmp_path / "strict")
+    assert list((tmp_path / "strict" / "checkpoints").glob("epoch001_*.pt"))
+
+
+def test_cli_reports_too_many_unreadable_videos_in_one_line(damaged_root, tmp_path, capsys):
+    cfg = write_config(tmp_path / "cfg.yaml", make_raw_config(damaged_root, optim={"epochs": 1}))
+    assert main(["train", str(cfg), "--out", str(tmp_path / "run")]) == 4
+    err = capsys.readouterr().err
+    assert "ean train: error: 2 of 12 samples" in err and "data.max_skip_fraction=0.01" in err
+    assert "videos/" in err and "Traceback" not in err  # the bad files are named
