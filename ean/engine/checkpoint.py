@@ -30,12 +30,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from ean.models.official import CheckpointFormatError, read_checkpoint
+
 TRAINING_KEYS = ("model", "model_config", "optimizer", "scheduler", "rng", "epoch", "batch_in_epoch",
                  "global_step", "config")
 NAME = re.compile(r"^(?:epoch(?P<epoch>\d+)_)?step(?P<step>\d+)\.pt$")
 
 
-class CheckpointError(Exception):
+class CheckpointError(CheckpointFormatError):
     """A checkpoint file that cannot be used; the message names the file and the reason."""
 
 
@@ -141,31 +143,21 @@ def file_digest(path: Path) -> str:
 
 def load_checkpoint_file(path: str | Path, map_location: Any = "cpu",
                          required: tuple[str, ...] = ("model", "model_config")) -> dict[str, Any]:
-    """Verify and load a checkpoint with ``weights_only=True``; raise CheckpointError naming the fault."""
+    """Verify the ``.sha256`` sidecar (when there is one), then read the checkpoint with
+    :func:`ean.models.official.read_checkpoint` (``weights_only=True``); every fault, a missing
+    file included, is a :class:`CheckpointError` naming the file."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    if path.stat().st_size == 0:
-        raise CheckpointError(f"checkpoint {path} is empty (0 bytes)")
     side = sidecar(path)
-    if side.is_file():
+    if path.is_file() and path.stat().st_size and side.is_file():
         expected = side.read_text().strip()
         actual = file_digest(path)
         if expected != actual:
             raise CheckpointError(f"checkpoint {path} is corrupt or truncated: its sha256 {actual[:12]}... "
                                   f"does not match {side.name} ({expected[:12]}...)")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # truncated zip, foreign pickle, ...
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"checkpoint {path} cannot be read safely (torch.load with weights_only=True "
-                              f"failed: {reason})") from None
-    if not isinstance(state, dict):
-        raise CheckpointError(f"checkpoint {path} holds a {type(state).__name__}, expected a dict")
-    missing = [key for key in required if key not in state]
-    if missing:
-        raise CheckpointError(f"checkpoint {path} lacks {missing} (has {sorted(state)})")
-    return state
+        return read_checkpoint(path, map_location, required)
+    except (FileNotFoundError, CheckpointFormatError) as exc:
+        raise CheckpointError(str(exc)) from None
 
 
 def list_checkpoints(directory: str | Path) -> list[Path]:

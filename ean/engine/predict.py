@@ -15,24 +15,14 @@ from ean.engine.metrics import aggregate_views
 
 def load_trained(path: str | Path, device: torch.device | str = "cpu"):
     """(model in eval mode, checkpoint dict) from a checkpoint file (weights_only loading)."""
-    from ean.models.config import ModelConfig
-    from ean.models.ean import build_model
+    from ean.engine.hardware import move_model
+    from ean.models.official import CheckpointFormatError, model_from_state
 
     try:
         state = ckpt.load_checkpoint_file(path, "cpu")
-    except ckpt.CheckpointError as exc:
+        model = model_from_state(state, path)
+    except CheckpointFormatError as exc:
         raise UserError(str(exc)) from None
-    try:
-        cfg = ModelConfig.from_dict(state["model_config"])
-    except (KeyError, ValueError, TypeError) as exc:
-        raise UserError(f"checkpoint {path}: its model_config is not valid: {exc}") from None
-    model = build_model(cfg)
-    missing, unexpected = model.load_state_dict(state["model"], strict=False)
-    if missing or unexpected:
-        raise UserError(f"checkpoint {path} does not match its model_config: {len(missing)} missing keys "
-                        f"(e.g. {missing[:3]}), {len(unexpected)} unexpected (e.g. {unexpected[:3]})")
-    from ean.engine.hardware import move_model
-
     return move_model(model, torch.device(device)).eval(), state
 
 

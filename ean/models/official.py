@@ -114,14 +114,12 @@ def read_checkpoint(path: PathLike, map_location: Any = "cpu",
     return state
 
 
-def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> EAN:
-    """Rebuild the model stored in ``path`` (our converter's output or a training checkpoint).
+def model_from_state(state: dict[str, Any], path: PathLike = "<checkpoint>") -> EAN:
+    """Rebuild the model of a checkpoint dict already read with :func:`read_checkpoint`.
 
-    The model is returned in eval mode. Raises ``FileNotFoundError`` for a missing file and
-    :class:`CheckpointFormatError` (a ``ValueError``) for anything that is not a matching
-    checkpoint.
+    The backbone's ``pretrained`` path is dropped (the weights come from the checkpoint, and
+    the file may not exist here). Raises :class:`CheckpointFormatError` naming ``path``.
     """
-    state = read_checkpoint(path, map_location)
     try:
         cfg = ModelConfig.from_dict(state["model_config"])
     except (KeyError, ValueError, TypeError) as exc:
@@ -129,7 +127,7 @@ def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> EAN:
     if not isinstance(state["model"], dict):
         raise CheckpointFormatError(f"checkpoint {path}: 'model' is a {type(state['model']).__name__}, "
                                     "expected a state dict")
-    cfg.backbone.pretrained = None  # the weights come from the checkpoint
+    cfg.backbone.pretrained = None
     model = EAN(cfg)
     own = model.state_dict()
     weights = state["model"]
@@ -143,6 +141,16 @@ def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> EAN:
             f"{_listing('missing', missing)}{_listing('unexpected', unexpected)}{_listing('other shape', shapes)}")
     model.load_state_dict(weights)
     return model.eval()
+
+
+def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> EAN:
+    """Rebuild the model stored in ``path`` (our converter's output or a training checkpoint).
+
+    The model is returned in eval mode. Raises ``FileNotFoundError`` for a missing file and
+    :class:`CheckpointFormatError` (a ``ValueError``) for anything that is not a matching
+    checkpoint.
+    """
+    return model_from_state(read_checkpoint(path, map_location), path)
 
 
 def _listing(what: str, keys: list[str], limit: int = 8) -> str:

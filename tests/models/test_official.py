@@ -296,3 +296,19 @@ def test_load_checkpoint_refuses_code_execution(tmp_path):
     assert not marker.exists()
     torch.load(path, weights_only=False)  # sanity: the file really runs code when unpickled
     assert marker.exists()
+
+
+def test_a_checkpoint_loads_where_its_imagenet_file_does_not_exist(tmp_path):
+    """The weights come from the checkpoint: a pretrained path recorded at training time is not read."""
+    from ean.engine.predict import load_trained
+    from ean.models.ean import build_model
+    from ean.models.presets import get_preset
+
+    model = build_model(get_preset("tsn_tiny"))
+    model.cfg.backbone.pretrained = str(tmp_path / "gone" / "resnet10.pth")
+    path = save_checkpoint(model, tmp_path / "ckpt.pt")
+    x = torch.randn(1, 3, 8, 64, 64)
+    with torch.no_grad():
+        ref = model.eval()(x)
+        assert torch.equal(load_checkpoint(path)(x), ref)
+        assert torch.equal(load_trained(path)[0](x), ref)
