@@ -249,15 +249,14 @@ class EAB(nn.Module):
             return self.esp(s, num_segments)
         return self.static_matrix
 
-    def explicit_matrix(self, s: Tensor, num_segments: int) -> Tensor:
-        """M as a ``(B, C', C')`` matrix for every fusion kind (for introspection)."""
-        b = s.shape[0] // num_segments
-        m = self.fusion_matrix(s, num_segments)
+    def explicit_matrix(self, m: Optional[Tensor], batch: int, like: Tensor) -> Tensor:
+        """The fusion ``m`` (as returned by :meth:`fusion_matrix`) as a ``(B, C', C')`` matrix,
+        for every fusion kind (identity and shuffle as permutation matrices): introspection."""
         if m is None:
-            eye = torch.eye(self.mid, device=s.device, dtype=s.dtype)
+            eye = torch.eye(self.mid, device=like.device, dtype=like.dtype)
             m = eye[self.shuffle_index] if self.shuffle_index is not None else eye
         if m.dim() == 2:
-            m = m.unsqueeze(0).expand(b, -1, -1)
+            m = m.unsqueeze(0).expand(batch, -1, -1)
         return m
 
     def forward(self, x: Tensor, num_segments: int, aux: Optional[dict] = None) -> Tensor:
@@ -273,7 +272,7 @@ class EAB(nn.Module):
             pooled = max_pool_3d(s, t) if self.cfg.pool == "max" else avg_pool_3d(s, t)
             w = w + self.pool_conv(pooled)
         if aux is not None:
-            matrix = self.explicit_matrix(s, t) if m is None or m.dim() == 2 else m
+            matrix = self.explicit_matrix(m, s.shape[0] // t, s)
             aux.setdefault("fusion", []).append(matrix.detach())
             aux.setdefault("kernel_weights", []).append(
                 {k: v_.detach() for k, v_ in kernel_weights(matrix, self.sizes, self.first).items()})
