@@ -13,8 +13,10 @@ import sys
 COMMAND_MODULES = (
     "ean.analysis.flops_cli",
     "ean.models.official",
+    "ean.models.export",
     "ean.data.cli",
     "ean.engine.cli",
+    "ean.study.cli",
 )
 
 

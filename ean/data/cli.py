@@ -6,6 +6,7 @@ import os
 import sys
 
 from .config import FORMATS
+from .synth.profiles import PROFILES
 
 
 def register(subparsers) -> None:
@@ -15,7 +16,7 @@ def register(subparsers) -> None:
 
     s = sub.add_parser("synth", help="generate the embedded synthetic Something-style dataset")
     s.add_argument("out", help="output folder (created; re-running completes an interrupted run)")
-    s.add_argument("--profile", default="default", choices=["smoke", "default", "large"])
+    s.add_argument("--profile", default="default", choices=list(PROFILES))
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--workers", type=int, default=2, help="parallel processes (default 2)")
     s.add_argument("--stats", action="store_true",
@@ -50,7 +51,7 @@ def register(subparsers) -> None:
     e.set_defaults(func=_extract)
 
     t = sub.add_parser("stats", help="statistics of a synthetic profile (from the clip specs)")
-    t.add_argument("--profile", default="default", choices=["smoke", "default", "large"])
+    t.add_argument("--profile", default="default", choices=list(PROFILES))
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_stats)
 

@@ -57,6 +57,8 @@ class VideoDataset(Dataset):
         self.seed = self.cfg.seed
         self.epoch = 0
         self.transform = ClipTransform(self.cfg, train, num_crops, manifest.class_names)
+        self._cache: dict[int, object] = {}
+        self._decoded = None
 
     # -------------------------------------------------------------- properties
     @property
@@ -103,7 +105,7 @@ class VideoDataset(Dataset):
 
     def _load(self, record, index: int, epoch: int) -> tuple[torch.Tensor, int]:
         cfg = self.cfg
-        reader = open_media(record, cfg)
+        reader = self._reader(record, index)
         n = reader.num_frames
         if n < cfg.min_frames:
             raise DecodeError(record.path, f"only {n} frame(s), at least {cfg.min_frames} needed "
@@ -124,6 +126,34 @@ class VideoDataset(Dataset):
             views.append(crops)
         out = torch.cat(views)                                 # (C*K, 3, T*L, S, S)
         return (out[0] if self.num_views == 1 else out), record.label
+
+
+    def _reader(self, record, index: int):
+        if not self.cfg.cache:
+            return open_media(record, self.cfg)
+        if index not in self._cache:
+            video = None
+            if self.cfg.cache_file:
+                if self._decoded is None:
+                    from .decoded import DecodedFile
+                    self._decoded = DecodedFile(self.cfg.cache_file)
+                video = self._decoded.get(record.path)
+            self._cache[index] = video if video is not None else _CachedVideo(open_media(record, self.cfg))
+        return self._cache[index]
+
+
+class _CachedVideo:
+    """Every frame of one video, decoded once, behind the reader interface
+    (``num_frames``, ``read(indices) -> (N, 3, H, W) uint8``)."""
+
+    def __init__(self, reader):
+        n = reader.num_frames
+        self.frames = reader.read(np.arange(n)) if n else None
+        self.num_frames = min(n, reader.num_frames)   # a reader may find fewer decodable frames
+
+    def read(self, indices) -> torch.Tensor:
+        idx = np.clip(np.asarray(indices, dtype=np.int64), 0, max(self.num_frames - 1, 0))
+        return self.frames[torch.from_numpy(idx)]
 
 
 def build_dataset(cfg: DataConfig, train: bool = True, num_clips: int = 1,

@@ -118,6 +118,8 @@ class RuntimeConfig:
     seed: int = 0
     device: str = "auto"
     """"auto" (CUDA when available), "cpu" or "cuda"."""
+    threads: int = 0
+    """CPU threads of torch's intra-op pool (0: torch's default, one per core)."""
     precision: str = "auto"
     """"auto" (bf16 autocast on CUDA, fp32 on CPU), "fp32", "bf16", "fp16" (CUDA, with a grad scaler)."""
     channels_last: Optional[bool] = None
@@ -143,7 +145,7 @@ class RuntimeConfig:
             raise UserError(f"runtime.device must be auto, cpu or cuda[:N], got {self.device!r}")
         if self.precision not in PRECISIONS:
             raise UserError(f"runtime.precision must be one of {list(PRECISIONS)}, got {self.precision!r}")
-        for name in ("checkpoint_every_steps", "max_steps"):
+        for name in ("checkpoint_every_steps", "max_steps", "threads"):
             if getattr(self, name) < 0:
                 raise UserError(f"runtime.{name} must be >= 0")
         if self.keep_checkpoints < 1 or self.log_every < 1:

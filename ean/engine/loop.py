@@ -105,6 +105,8 @@ class Trainer:
     def setup(self) -> None:
         cfg = self.cfg
         rt = cfg.runtime
+        if rt.threads:
+            torch.set_num_threads(rt.threads)
         probe = torch.device("cuda" if rt.device != "cpu" and torch.cuda.is_available() else "cpu")
         self.info = distributed.init_distributed(probe.type)
         self.log = _rank0_print(self.info)

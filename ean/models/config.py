@@ -115,6 +115,9 @@ class LMCConfig:
     decoder plus the extra 2D RGB-difference branch). "auto": "16f" when num_segments == 16."""
     latent: Optional[int] = None
     """Latent width; None = the semantics' value (authors 256, paper 128)."""
+    patch: int = 32
+    """Input pixels covered by one latent position (32 in both semantics: the stride of
+    ResNet-50's last stage, 224 / 7). Must be a multiple of the stem stride and of 2."""
 
 
 @dataclass

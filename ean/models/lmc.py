@@ -27,7 +27,7 @@ from torch import Tensor
 
 from ean.models.config import ModelConfig
 
-PATCH = 32  # input pixels covered by one latent position (both semantics)
+PATCH = 32  # default input pixels covered by one latent position (both semantics; LMCConfig.patch)
 
 
 class LatentMotionCode(nn.Module):
@@ -43,9 +43,13 @@ class LatentMotionCode(nn.Module):
                              f"{diffs} difference maps (segment_length {cfg.segment_length})")
         self.diffs = diffs
         self.out_channels = stem_channels // diffs
-        self.out_patch = PATCH // stem_stride
+        self.patch = cfg.lmc.patch
+        if self.patch % stem_stride or self.patch % 2:
+            raise ValueError(f"LMC: lmc.patch={self.patch} must be a multiple of 2 and of the "
+                             f"stem stride {stem_stride}")
+        self.out_patch = self.patch // stem_stride
         self.subsample = 2 if self.semantics == "authors" else 1
-        patch = PATCH // self.subsample
+        patch = self.patch // self.subsample
         self.in_patch = patch
         in_dim = 3 * patch * patch
         latent = cfg.lmc_latent
@@ -113,8 +117,8 @@ class LatentMotionCode(nn.Module):
         b, _, t, l, h, w = dense.shape
         if l - 1 != self.diffs:
             raise ValueError(f"LMC was built for segments of {self.diffs + 1} frames, got {l}")
-        if h % PATCH or w % PATCH:
-            raise ValueError(f"LMC needs an input size divisible by {PATCH}, got {h}x{w}")
+        if h % self.patch or w % self.patch:
+            raise ValueError(f"LMC needs an input size divisible by lmc.patch={self.patch}, got {h}x{w}")
         d = self.differences(dense)                              # (N, 3, K, H', W')
         n, _, k, hh, ww = d.shape
         p = self.in_patch

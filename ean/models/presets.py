@@ -30,7 +30,7 @@ def _tiny(name: str, temporal: str, eab: bool, soi: bool, lmc: bool = False) -> 
         backbone=BackboneConfig(depth=10, width=16, stem_pool=False, temporal=temporal),
         eab=EABConfig(stages=(1, 2, 3, 4) if eab else ()),
         soi=SOIConfig(stages=(5,) if soi else (), heads=4),
-        lmc=LMCConfig(enabled=lmc, latent=64))
+        lmc=LMCConfig(enabled=lmc, latent=64, patch=16))
 
 
 PRESETS: dict[str, Callable[[], ModelConfig]] = {

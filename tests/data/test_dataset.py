@@ -128,3 +128,39 @@ def test_all_bad_batch_has_no_clip(tmp_path):
                                   num_classes=1), train=False)
     batch = next(iter(build_loader(ds, 1, False, num_workers=0)))
     assert batch["clip"] is None and batch["label"].numel() == 0 and len(batch["skipped"]) == 1
+
+
+def test_decoded_cache_gives_the_same_clips(smoke_dataset):
+    from ean.data import build_dataset
+    from ean.data.synth import synthetic_config
+
+    plain = build_dataset(synthetic_config(smoke_dataset, input_size=48, resize=0), train=True)
+    cached = build_dataset(synthetic_config(smoke_dataset, input_size=48, resize=0, cache=True), train=True)
+    for epoch in (0, 1):
+        plain.set_epoch(epoch), cached.set_epoch(epoch)
+        for i in (0, 5, 17):
+            a, b = plain[i], cached[i]
+            assert torch.equal(a["clip"], b["clip"]) and a["label"] == b["label"]
+    assert len(cached._cache) == 3          # each video decoded once, then reused
+    val = build_dataset(synthetic_config(smoke_dataset, input_size=48, resize=0, cache=True), train=False)
+    assert torch.equal(val[2]["clip"], build_dataset(
+        synthetic_config(smoke_dataset, input_size=48, resize=0), train=False)[2]["clip"])
+
+
+def test_decoded_file_gives_the_same_clips(smoke_dataset, tmp_path):
+    from ean.data import build_dataset
+    from ean.data.decoded import write_decoded
+    from ean.data.synth import synthetic_config
+
+    cfg = synthetic_config(smoke_dataset, input_size=48, resize=0)
+    info = write_decoded(cfg, tmp_path / "decoded.npz", progress=False)
+    assert info["videos"] == 72
+    fast = synthetic_config(smoke_dataset, input_size=48, resize=0, cache=True,
+                            cache_file=str(tmp_path / "decoded.npz"))
+    for train in (True, False):
+        a, b = build_dataset(cfg, train=train), build_dataset(fast, train=train)
+        for i in (0, 7, 16):
+            assert torch.equal(a[i]["clip"], b[i]["clip"])
+    ds = build_dataset(fast, train=True)
+    ds[3]
+    assert type(ds._cache[3]).__name__ == "DecodedVideo"    # read from the file, not decoded

@@ -102,7 +102,7 @@ def test_render_is_deterministic():
     assert np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("profile", ["smoke", "default"])
+@pytest.mark.parametrize("profile", ["smoke", "default", "hard"])
 def test_actors_stay_inside_the_frame(profile):
     prof = PROFILES[profile].replace(train_per_class=30, val_per_class=0)
     for job in jobs_for(prof):

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from ean.cli import main as cli_main
-from ean.models.ean import EAN, authors_layout_to_clip
+from ean.models.ean import EAN, authors_layout_to_clip, build_model
 from ean.models.official import (CheckpointFormatError, convert_official, convert_state_dict,
                                  infer_preset, load_checkpoint, save_checkpoint, strip_prefixes)
 from ean.models.presets import get_preset
@@ -312,3 +312,29 @@ def test_a_checkpoint_loads_where_its_imagenet_file_does_not_exist(tmp_path):
         ref = model.eval()(x)
         assert torch.equal(load_checkpoint(path)(x), ref)
         assert torch.equal(load_trained(path)[0](x), ref)
+
+
+def test_export_backbone_feeds_backbone_pretrained(tmp_path):
+    from ean.models.export import backbone_weights, export_backbone
+    from ean.models.official import save_checkpoint
+
+    torch.manual_seed(0)
+    trained = build_model(get_preset("baseline_tiny"))
+    save_checkpoint(trained, tmp_path / "trained.pt")
+    info = export_backbone(tmp_path / "trained.pt", tmp_path / "r10.pth")
+    assert info["depth"] == 10 and info["width"] == 16
+    weights = torch.load(tmp_path / "r10.pth", weights_only=True)
+    assert not any(part in k.split(".") for k in weights for part in ("me", "tconv", "tsm"))
+    assert "conv1.weight" in weights and "layer4.0.bn2.running_var" in weights
+    # an EAN starts from those 2D weights; its temporal modules stay fresh
+    ean = build_model(get_preset("ean_tiny", set={"backbone.pretrained": str(tmp_path / "r10.pth")}))
+    own = ean.backbone.state_dict()
+    for k, v in backbone_weights(trained).items():
+        assert torch.equal(own[k], v), k
+
+
+def test_lmc_patch_follows_the_network_stride():
+    model = build_model(get_preset("ean_tiny_lmc", input_size=48))       # patch 16: 3x3 latent grid
+    assert model(torch.randn(1, 3, 8 * 5, 48, 48)).shape == (1, 16)
+    with pytest.raises(ValueError, match="lmc.patch"):
+        build_model(get_preset("ean_tiny_lmc", set={"lmc.patch": 15}))

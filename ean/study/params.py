@@ -1,0 +1,225 @@
+"""The study's parameters: ``params.yaml`` (the active profile) as typed objects.
+
+A profile is one YAML file under ``configs/study/profiles/`` (``smoke``, ``default``,
+``study``, ``paper``); ``params.yaml`` at the repository root is a copy of the active one
+(``ean study use PROFILE`` switches, and rewrites ``dvc.yaml`` to match). Sections:
+
+``datasets``
+    name -> where the clips come from: ``{synth: PROFILE, root: DIR, seed: N}`` for a
+    generated set, or ``{config: TRAIN_CONFIG.yaml}`` for a real one (its ``data`` section).
+    ``decoded: true`` (generated sets) also writes ``ROOT/decoded.npz``, every frame decoded
+    once, which the runs then read instead of decoding the videos again.
+``pretrain``
+    the stand-in for ImageNet initialisation (embedded profiles): one network trained on a
+    disjoint generated set; every variant starts from its 2D weights. ``null`` when the
+    variants' configs give local ImageNet weights instead (the ``paper`` profile).
+``train``
+    ``config`` (the TrainConfig every run starts from), ``set`` (dotted overrides),
+    ``runs_dir`` (checkpoints, DVC-cached), ``reports_dir`` (per-run metrics, in git),
+    ``launcher`` (the command that runs ``study train RUN``: ``ean``, or e.g.
+    ``torchrun --nproc_per_node 8 -m ean.engine`` on a GPU node).
+``variants``
+    name -> ``{preset, set, seeds, dataset, config, label}``: one trained model per seed.
+``tables``
+    table id -> ``{dataset, rows: {paper row name: variant or null}}``; ``null`` marks a row
+    this profile cannot train (the reason goes in ``missing``).
+``presets``
+    paper-scale preset -> the study's model for it (``{preset, set}``): how a row of the
+    paper's Params/FLOPs table maps onto a variant (checked by the tests).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from ean.cli import UserError
+
+PROFILE_DIR = Path("configs/study/profiles")
+TABLE_IDS = ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "paper_vs_code")
+
+
+def repo_root(start: Optional[Path] = None) -> Path:
+    """The repository root: the nearest folder upwards holding ``pyproject.toml`` and ``ean/``."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "ean").is_dir():
+            return folder
+    raise UserError(f"not inside the ean repository (no pyproject.toml above {here})")
+
+
+@dataclass
+class Dataset:
+    name: str
+    synth: Optional[str] = None
+    root: Optional[str] = None
+    seed: int = 0
+    config: Optional[str] = None
+    decoded: bool = False
+
+    @property
+    def generated(self) -> bool:
+        return self.synth is not None
+
+
+@dataclass
+class Variant:
+    name: str
+    preset: Optional[str] = None
+    set: dict[str, Any] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=lambda: [0])
+    dataset: str = "embedded"
+    config: Optional[str] = None
+    label: str = ""
+
+    def run_names(self) -> list[str]:
+        return [run_name(self.name, s) for s in self.seeds]
+
+
+@dataclass
+class Table:
+    id: str
+    dataset: Optional[str]
+    rows: dict[str, Any]
+    """paper row -> a variant, a list of variants (an ensemble of their logits) or None."""
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class StudyParams:
+    """The parsed ``params.yaml``; ``raw`` keeps the file's dict (what DVC sees)."""
+
+    profile: str
+    datasets: dict[str, Dataset]
+    pretrain: Optional[dict[str, Any]]
+    train: dict[str, Any]
+    variants: dict[str, Variant]
+    tables: dict[str, Table]
+    presets: dict[str, dict[str, Any]]
+    raw: dict[str, Any]
+    path: Path
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def runs_dir(self) -> Path:
+        return Path(self.train["runs_dir"])
+
+    @property
+    def reports_dir(self) -> Path:
+        return Path(self.train["reports_dir"])
+
+    def runs(self) -> dict[str, tuple[str, int]]:
+        """run name -> (variant, seed), in the order of the variants."""
+        return {run_name(v.name, s): (v.name, s) for v in self.variants.values() for s in v.seeds}
+
+    def variant_of_run(self, run: str) -> tuple[Variant, int]:
+        runs = self.runs()
+        if run not in runs:
+            raise UserError(f"unknown run {run!r}; the profile {self.profile!r} has "
+                            f"{len(runs)} runs, e.g. {', '.join(list(runs)[:4])}")
+        name, seed = runs[run]
+        return self.variants[name], seed
+
+    def table_variants(self, table: str) -> list[str]:
+        """The variants a table needs (rows in order, each once)."""
+        out: list[str] = []
+        for spec in self.tables[table].rows.values():
+            for v in (spec if isinstance(spec, list) else [spec]):
+                if v is not None and v not in out:
+                    out.append(v)
+        return out
+
+
+def run_name(variant: str, seed: int) -> str:
+    return f"{variant}-s{seed}"
+
+
+def _check_keys(where: str, got: dict, allowed: set[str]) -> None:
+    unknown = set(got) - allowed
+    if unknown:
+        raise UserError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+
+
+def parse_params(raw: dict[str, Any], path: Path = Path("params.yaml")) -> StudyParams:
+    """Type and check a params dict; errors name the section and key at fault."""
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: expected a mapping at the top level")
+    for key in ("profile", "datasets", "train", "variants", "tables"):
+        if key not in raw:
+            raise UserError(f"{path}: missing section {key!r}")
+    datasets = {}
+    for name, d in raw["datasets"].items():
+        _check_keys(f"{path}: datasets.{name}", d, {"synth", "root", "seed", "config", "decoded"})
+        ds = Dataset(name, **d)
+        if ds.generated == (ds.config is not None):
+            raise UserError(f"{path}: datasets.{name} needs exactly one of 'synth' (a generated set) "
+                            "or 'config' (a real dataset's training config)")
+        if ds.generated and not ds.root:
+            raise UserError(f"{path}: datasets.{name}: a generated set needs 'root'")
+        datasets[name] = ds
+    train = dict(raw["train"])
+    for key in ("config", "runs_dir", "reports_dir"):
+        if key not in train:
+            raise UserError(f"{path}: train.{key} is missing")
+    train.setdefault("set", {})
+    variants = {}
+    for name, v in raw["variants"].items():
+        v = dict(v or {})
+        _check_keys(f"{path}: variants.{name}", v, {"preset", "set", "seeds", "dataset", "config", "label"})
+        if "-s" in name or "/" in name:
+            raise UserError(f"{path}: variant name {name!r} may not contain '-s' or '/'")
+        var = Variant(name, **v)
+        var.set = dict(var.set or {})
+        if not var.seeds or len(set(var.seeds)) != len(var.seeds):
+            raise UserError(f"{path}: variants.{name}.seeds must be a non-empty list of distinct ints")
+        if var.dataset not in datasets:
+            raise UserError(f"{path}: variants.{name}.dataset {var.dataset!r} is not one of the "
+                            f"datasets {sorted(datasets)}")
+        if var.preset is None and var.config is None:
+            raise UserError(f"{path}: variants.{name} needs a 'preset' or a 'config'")
+        variants[name] = var
+    tables = {}
+    for tid, t in raw["tables"].items():
+        tid = str(tid)
+        if tid not in TABLE_IDS:
+            raise UserError(f"{path}: tables.{tid}: tables are {', '.join(TABLE_IDS)}")
+        _check_keys(f"{path}: tables.{tid}", t, {"dataset", "rows", "missing"})
+        rows = dict(t.get("rows") or {})
+        for row, var in rows.items():
+            for name in (var if isinstance(var, list) else [var]):
+                if name is not None and name not in variants:
+                    raise UserError(f"{path}: tables.{tid}.rows[{row!r}] names the unknown variant {name!r}")
+        tables[tid] = Table(tid, t.get("dataset"), rows, dict(t.get("missing") or {}))
+    pretrain = raw.get("pretrain")
+    if pretrain is not None:
+        _check_keys(f"{path}: pretrain", pretrain, {"dataset", "config", "preset", "set", "out"})
+        if pretrain.get("dataset") not in datasets:
+            raise UserError(f"{path}: pretrain.dataset must be one of {sorted(datasets)}")
+    return StudyParams(profile=str(raw["profile"]), datasets=datasets, pretrain=pretrain, train=train,
+                       variants=variants, tables=tables, presets=dict(raw.get("presets") or {}),
+                       raw=copy.deepcopy(raw), path=Path(path))
+
+
+def load_params(path: str | Path = "params.yaml") -> StudyParams:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"no study parameters at {path}")
+    with open(path) as f:
+        raw = yaml.safe_load(f)
+    return parse_params(raw, path)
+
+
+def profile_path(profile: str, root: Optional[Path] = None) -> Path:
+    root = root or repo_root()
+    path = root / PROFILE_DIR / f"{profile}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in (root / PROFILE_DIR).glob("*.yaml"))
+        raise UserError(f"unknown study profile {profile!r}; known: {', '.join(known)}")
+    return path
+
+
+def load_profile(profile: str, root: Optional[Path] = None) -> StudyParams:
+    return load_params(profile_path(profile, root))

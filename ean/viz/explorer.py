@@ -1,0 +1,254 @@
+"""An ipywidgets explorer of EAN's per-video fusion matrices.
+
+    from ean.viz.explorer import FusionExplorer
+    ex = FusionExplorer.for_study("params.yaml")       # checkpoints + validation videos of a profile
+    ex.widget                                          # display it in JupyterLab
+
+Pick a checkpoint and a video (a validation video, or any file path); see the frames the
+model samples, its top-5, every EAB's fusion matrix M, the Fig. 10 kernel weights derived
+from M and the SOI-Tr object saliency maps. The zoom and frame-rate sliders re-run the
+model on the zoomed / re-timed clip and redraw everything (a tiny model: a fraction of a
+second on a CPU; ``last_update_s`` holds the time of the last update).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ean.viz.inspect import ClipView, Probe
+
+
+def png(fig, dpi: int = 80):
+    """Render and close a figure: one draw, no tight-bbox pass (the explorer's budget)."""
+    import io
+
+    from IPython.display import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return Image(data=buf.getvalue(), format="png")
+
+
+def mosaic(tiles: list[list[np.ndarray]], gap: int = 2) -> np.ndarray:
+    """Rows of (H, W, 3) float images in [0, 1] -> one image with white gaps."""
+    h, w = tiles[0][0].shape[:2]
+    rows, cols = len(tiles), max(len(r) for r in tiles)
+    out = np.ones((rows * (h + gap) - gap, cols * (w + gap) - gap, 3))
+    for r, row in enumerate(tiles):
+        for c, tile in enumerate(row):
+            out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = tile
+    return out
+
+
+def _rgb(frame) -> np.ndarray:
+    return frame.permute(1, 2, 0).numpy() / 255.0
+
+
+def draw_frames(view: ClipView):
+    t = len(view.frames)
+    fig, ax = plt.subplots(figsize=(1.2 * t, 1.45))
+    ax.imshow(mosaic([[_rgb(f) for f in view.frames]]))
+    w = view.frames.shape[-1] + 2
+    ax.set_xticks([w * i + w / 2 - 1 for i in range(t)], [f"frame {i + 1}" for i in range(t)], fontsize=7)
+    ax.set_yticks([])
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.2, top=0.98)
+    return fig
+
+
+def draw_fusion(view: ClipView):
+    n = len(view.fusion)
+    fig, axes = plt.subplots(1, max(n, 1), figsize=(2.7 * max(n, 1), 2.6), squeeze=False)
+    for e, (stage, m) in enumerate(zip(view.eab_stages, view.fusion)):
+        ax = axes[0][e]
+        lim = float(m.abs().max()) or 1.0
+        im = ax.imshow(m.numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_title(f"EAB {stage}: M ({m.shape[0]}x{m.shape[1]})", fontsize=8)
+        ax.set_xlabel("input channel", fontsize=7)
+        ax.set_ylabel("output channel", fontsize=7)
+        ax.set_xticks([]), ax.set_yticks([])
+        bar = fig.colorbar(im, ax=ax, fraction=0.046)
+        bar.set_ticks([-lim, 0, lim])
+        bar.ax.tick_params(labelsize=6)
+    if n == 0:
+        axes[0][0].text(0.5, 0.5, "no EAB in this model", ha="center", va="center")
+        axes[0][0].set_axis_off()
+    fig.subplots_adjust(left=0.06, right=0.97, bottom=0.2, top=0.88, wspace=0.45)
+    return fig
+
+
+def draw_kernel_weights(view: ClipView):
+    n = len(view.kernel_weights)
+    fig, axes = plt.subplots(1, max(n, 1), figsize=(2.7 * max(n, 1), 2.4), squeeze=False)
+    for e, (stage, kw) in enumerate(zip(view.eab_stages, view.kernel_weights)):
+        ax = axes[0][e]
+        sizes = [str(s) for s in view.kernel_sizes] or [str(i) for i in range(len(kw["spatial"]))]
+        x = np.arange(len(sizes))
+        ax.bar(x - 0.2, kw["spatial"].numpy(), 0.4, label="spatial", color="#3182bd")
+        ax.bar(x + 0.2, kw["temporal"].numpy(), 0.4, label="temporal", color="#e6550d")
+        ax.axhline(0, color="grey", lw=0.6)
+        ax.set_xticks(x, sizes)
+        ax.set_xlabel("kernel extent", fontsize=7)
+        ax.set_title(f"EAB {stage}: kernel weights", fontsize=8)
+        ax.tick_params(labelsize=6)
+        ax.locator_params(axis="y", nbins=4)
+        if e == 0:
+            ax.legend(fontsize=6)
+    if n == 0:
+        axes[0][0].set_axis_off()
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.2, top=0.86, wspace=0.3)
+    return fig
+
+
+def draw_saliency(view: ClipView):
+    if view.saliency is None:
+        fig, ax = plt.subplots(figsize=(4, 1))
+        ax.text(0.5, 0.5, "no Saliency-Net SOI-Tr in this model", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    import torch.nn.functional as F
+
+    n, t = view.saliency.shape[:2]
+    h, w = view.frames.shape[-2:]
+    maps = F.interpolate(view.saliency.float(), size=(h, w), mode="bilinear", align_corners=False).numpy()
+    jet = plt.get_cmap("jet")
+    rows = []
+    for o in range(n):
+        peak = maps[o].max() or 1.0
+        heat = jet(np.clip(maps[o] / peak, 0, 1))[..., :3]                       # (T, H, W, 3)
+        rows.append([0.55 * _rgb(view.frames[i]) + 0.45 * heat[i] for i in range(t)])
+    fig, ax = plt.subplots(figsize=(1.2 * t, 1.2 * n + 0.3))
+    ax.imshow(mosaic(rows))
+    ax.set_xticks([(w + 2) * i + w / 2 for i in range(t)], [f"frame {i + 1}" for i in range(t)], fontsize=7)
+    ax.set_yticks([(h + 2) * o + h / 2 for o in range(n)], [f"object {o + 1}" for o in range(n)], fontsize=7)
+    ax.set_title("saliency of each object (each row scaled to its maximum)", fontsize=8)
+    fig.subplots_adjust(left=0.08, right=0.99, bottom=0.08, top=0.93)
+    return fig
+
+
+class FusionExplorer:
+    """The widget: ``checkpoints`` and ``videos`` map display names to paths."""
+
+    def __init__(self, checkpoints: dict[str, Path], videos: dict[str, Path], zoom: float = 1.0,
+                 rate: float = 1.0):
+        import ipywidgets as W
+
+        if not checkpoints:
+            raise ValueError("no checkpoints to explore")
+        self.checkpoints = {k: Path(v) for k, v in checkpoints.items()}
+        self.videos = {k: Path(v) for k, v in videos.items()}
+        self._probes: dict[str, Probe] = {}
+        self._frames: dict[str, object] = {}
+        self.view: Optional[ClipView] = None
+        self.last_update_s = float("nan")
+        self.updates = 0
+
+        self.checkpoint = W.Dropdown(options=list(self.checkpoints), description="checkpoint",
+                                     layout=W.Layout(width="420px"))
+        self.video = W.Dropdown(options=list(self.videos), description="video", layout=W.Layout(width="560px"))
+        self.path = W.Text(placeholder="or any video file path, then Enter", description="file",
+                           layout=W.Layout(width="560px"), continuous_update=False)
+        self.zoom = W.FloatSlider(value=zoom, min=1.0, max=2.0, step=0.1, description="zoom",
+                                  continuous_update=False, readout_format=".1f")
+        self.rate = W.FloatSlider(value=rate, min=0.5, max=3.0, step=0.25, description="frame rate x",
+                                  continuous_update=False, readout_format=".2f",
+                                  style={"description_width": "initial"})
+        self.status = W.HTML()
+        self.top5 = W.HTML()
+        self.out_frames, self.out_fusion, self.out_weights, self.out_saliency = (W.Output() for _ in range(4))
+        for out, cls in ((self.out_frames, "ean-frames"), (self.out_fusion, "ean-fusion"),
+                         (self.out_weights, "ean-kernel-weights"), (self.out_saliency, "ean-saliency")):
+            out.add_class(cls)
+        self.top5.add_class("ean-top5")
+        self.status.add_class("ean-status")
+        self.zoom.add_class("ean-zoom")
+        self.rate.add_class("ean-rate")
+        for w in (self.checkpoint, self.video, self.zoom, self.rate):
+            w.observe(lambda change: self.update(), names="value")
+        self.path.observe(lambda change: self._use_path(change["new"]), names="value")
+        self.widget = W.VBox([
+            W.HBox([self.checkpoint, self.status]), self.video, self.path, W.HBox([self.zoom, self.rate]),
+            W.HTML("<b>Frames the model samples</b>"), self.out_frames, self.top5,
+            W.HTML("<b>Fusion matrix M of each EAB</b> (rows: output channels; columns: input channels)"),
+            self.out_fusion,
+            W.HTML("<b>Kernel weights derived from M</b> (Fig. 10: sum of the entries connected to each kernel)"),
+            self.out_weights,
+            W.HTML("<b>SOI-Tr object saliency per frame</b>"), self.out_saliency,
+        ])
+        self.update()
+
+    # --------------------------------------------------------------- factories
+    @classmethod
+    def for_study(cls, params_file: Optional[str] = None, profile: str = "smoke", max_videos: int = 60,
+                  **kwargs) -> "FusionExplorer":
+        """Checkpoints of the profile's EAN runs and its validation videos."""
+        from ean.data.config import DataConfig
+        from ean.data.formats import load_manifest
+        from ean.study.params import load_params, load_profile
+        from ean.study.stages import data_section
+
+        params = load_params(params_file) if params_file else load_profile(profile)
+        checkpoints = {}
+        for run in params.runs():
+            ckpt = params.runs_dir / run / "checkpoints" / "best.pt"
+            if ckpt.is_file() and run.startswith("ean"):
+                checkpoints[run] = ckpt
+        ds = params.datasets[params.variants["ean"].dataset]
+        cfg = DataConfig.from_dict(data_section(ds))
+        manifest = load_manifest(cfg, train=False)
+        videos = {f"{i:03d} {r.label_name}": Path(r.path) for i, r in enumerate(manifest.records[:max_videos])}
+        return cls(checkpoints, videos, **kwargs)
+
+    # ------------------------------------------------------------------ update
+    def _use_path(self, path: str) -> None:
+        path = path.strip()
+        if not path:
+            return
+        if not Path(path).exists():
+            self.status.value = f"<span style='color:#c00'>no such file: {path}</span>"
+            return
+        name = f"file: {path}"
+        self.videos[name] = Path(path)
+        self.video.options = list(self.videos)
+        self.video.value = name   # triggers update()
+
+    def probe(self) -> Probe:
+        name = self.checkpoint.value
+        if name not in self._probes:
+            self._probes[name] = Probe.from_checkpoint(self.checkpoints[name])
+        return self._probes[name]
+
+    def frames(self, probe: Probe):
+        key = f"{self.video.value}"
+        if key not in self._frames:
+            self._frames[key] = probe.read_video(self.videos[self.video.value])
+        return self._frames[key]
+
+    def update(self) -> Optional[ClipView]:
+        if self.video.value is None:
+            return None
+        t0 = time.perf_counter()
+        try:
+            probe = self.probe()
+            view = probe.analyse(self.frames(probe), zoom=self.zoom.value, rate=self.rate.value)
+        except Exception as exc:  # shown in the widget, not raised into the event loop
+            self.status.value = f"<span style='color:#c00'>{type(exc).__name__}: {exc}</span>"
+            return None
+        self.view = view
+        rows = "".join(f"<tr><td>{i + 1}</td><td>{name}</td><td>{100 * p:.1f}%</td></tr>"
+                       for i, (name, p) in enumerate(view.top5))
+        self.top5.value = f"<b>Top-5</b><table>{rows}</table>"
+        for out, draw in ((self.out_frames, draw_frames), (self.out_fusion, draw_fusion),
+                          (self.out_weights, draw_kernel_weights), (self.out_saliency, draw_saliency)):
+            image = png(draw(view))
+            out.outputs = ()              # replace the plot (no output capture: works headless too)
+            out.append_display_data(image)
+        self.last_update_s = time.perf_counter() - t0
+        self.updates += 1
+        self.status.value = (f"update {self.updates}: {1000 * self.last_update_s:.0f} ms "
+                             f"(zoom {self.zoom.value:.1f}, frame rate x{self.rate.value:.2f})")
+        return view

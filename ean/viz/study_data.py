@@ -1,0 +1,32 @@
+"""The study's runs and validation videos, as the figure notebooks and the explorer use them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ean.cli import UserError
+from ean.study.params import StudyParams, run_name
+
+
+def validation_records(params: StudyParams, variant: str = "ean"):
+    """The validation entries (``VideoRecord``: path, label, label_name) of a variant's dataset."""
+    from ean.data.config import DataConfig
+    from ean.data.formats import load_manifest
+    from ean.study.stages import data_section
+
+    ds = params.datasets[params.variants[variant].dataset]
+    return load_manifest(DataConfig.from_dict(data_section(ds)), train=False).records
+
+
+def checkpoint(params: StudyParams, variant: str, seed: int = 0) -> Path:
+    """The checkpoint of a run (``best.pt``), with a clear error when it was not trained here."""
+    path = params.runs_dir / run_name(variant, seed) / "checkpoints" / "best.pt"
+    if not path.is_file():
+        raise UserError(f"{path} does not exist: train the run first (dvc repro train@{run_name(variant, seed)}, "
+                        "or run the notebook with train_missing=True)")
+    return path
+
+
+def scores_files(params: StudyParams, variant: str) -> list[Path]:
+    """The validation scores of every seed of a variant that has them."""
+    files = [params.reports_dir / "runs" / r / "val_scores.npz" for r in params.variants[variant].run_names()]
+    return [f for f in files if f.is_file()]

@@ -1,0 +1,103 @@
+"""Tables from run results: means and stds over seeds, ensembles, the paper's columns equal
+to the transcribed values, missing rows marked, nothing filled in by hand."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ean.analysis.literature import literature, paper_accuracy
+from ean.engine.evaluate import EvalResult, save_scores
+from ean.study.params import load_profile
+from ean.study.results import build_table, ensemble_accuracy, load_runs, mean_std, variant_accuracy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def params(tmp_path):
+    p = load_profile("default", ROOT)
+    p.train["reports_dir"] = str(tmp_path / "reports")
+    return p
+
+
+def _write_run(reports: Path, run: str, top1: float, top5: float, scores=None, labels=None):
+    d = reports / "runs" / run
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "summary.json").write_text(json.dumps({
+        "completed": True, "epochs_done": 2, "num_params": 1,
+        "last": {"top1": top1, "top5": top5}, "best": {"top1": top1 + 1}}))
+    if scores is not None:
+        res = EvalResult(scores=scores, labels=labels, indices=np.arange(len(labels)),
+                         loss=float("nan"), num_views=1)
+        save_scores(d / "val_scores.npz", res, [f"c{i}" for i in range(scores.shape[1])])
+
+
+def test_mean_and_sample_std_over_seeds(params):
+    reports = Path(params.reports_dir)
+    for seed, acc in zip((0, 1, 2), (40.0, 50.0, 60.0)):
+        _write_run(reports, f"ean-s{seed}", acc, acc + 30)
+    _write_run(reports, "tsn-s0", 20.0, 50.0)
+    runs = load_runs(params)
+    assert sorted(runs["run"]) == ["ean-s0", "ean-s1", "ean-s2", "tsn-s0"]
+    acc = variant_accuracy(runs)
+    assert acc.loc["ean", "top1_mean"] == pytest.approx(50.0)
+    assert acc.loc["ean", "top1_std"] == pytest.approx(10.0)   # sample std, ddof=1
+    assert acc.loc["ean", "n"] == 3
+    assert mean_std(50.0, 10.0, 3) == "50.0 ± 10.0"
+    assert mean_std(20.0, float("nan"), 1) == "20.0 (1 seed)"
+
+
+def test_table5_shows_the_paper_and_ours_side_by_side(params):
+    reports = Path(params.reports_dir)
+    for seed, acc in zip((0, 1, 2), (61.0, 63.0, 65.0)):
+        _write_run(reports, f"ean-s{seed}", acc, 95.0)
+    t = build_table("05", params, complexity=False)
+    paper = {r["row"]: r for r in paper_accuracy(5)}
+    for _, row in t.numbers.iterrows():   # the paper's columns are the transcribed values
+        assert row["paper top-1 (Something V1)"] == paper[row["row"]]["top1"]
+        assert row["paper top-5 (Something V1)"] == paper[row["row"]]["top5"]
+    ours = t.numbers.set_index("row")
+    assert ours.loc["ResNet+EABs+SOI-Tr", "ours_top1_mean"] == pytest.approx(63.0)
+    assert ours.loc["ResNet+EABs+SOI-Tr", "ours_n"] == 3
+    assert np.isnan(ours.loc["ResNet baseline"].get("ours_top1_mean", np.nan))   # not trained: empty
+    shown = t.frame.set_index("row")
+    col = [c for c in t.frame.columns if c.startswith("ours top-1")][0]
+    assert "embedded default set" in col
+    assert shown.loc["ResNet+EABs+SOI-Tr", col] == "63.0 ± 2.0"
+    assert shown.loc["ResNet baseline", "note"] == "not trained yet"
+    md = t.markdown()
+    assert md.startswith("# Table 5") and "63.0 ± 2.0" in md
+
+
+def test_table1_keeps_the_literature_and_marks_our_reference_rows(params):
+    t = build_table("01", params, complexity=False)
+    lit = literature(1)
+    assert len(t.numbers) == len(lit)   # TSN and TSM_8F are literature rows too
+    i3d = t.numbers.set_index("row").loc["I3D"]
+    assert i3d["paper V1 top-1"] == 41.6 and i3d["paper V1 top-5"] == 72.2
+
+
+def test_rows_a_profile_cannot_train_say_why(params):
+    t = build_table("07", params, complexity=False)
+    row = t.frame.set_index("row").loc["Faster RCNN"]
+    assert "detector" in row["note"]
+
+
+def test_ensemble_averages_logits_per_seed(params):
+    reports = Path(params.reports_dir)
+    labels = np.array([0, 1, 2, 0])
+    a = np.array([[2.0, 0, 0], [0, 0, 1.0], [0, 0, 1.0], [0, 1.0, 0]])   # 2/4 right
+    b = np.array([[0, 0, 0], [0, 3.0, 0], [0, 0, 1.0], [3.0, 0, 0]])     # 3/4 right (argmax of row 0 is 0)
+    _write_run(reports, "ean-s0", 50.0, 100.0, a, labels)
+    _write_run(reports, "ean_16f-s0", 75.0, 100.0, b, labels)
+    got = ensemble_accuracy(params, ["ean", "ean_16f"])
+    mean = (a + b) / 2
+    want = 100.0 * float((mean.argmax(1) == labels).mean())
+    assert list(got["seed"]) == [0]
+    assert got["top1"].iloc[0] == pytest.approx(want)
+    t = build_table("01", params, complexity=False)
+    row = t.numbers.set_index("row").loc["EAN_En(RGB)"]
+    assert row["ours_top1_mean"] == pytest.approx(want)
