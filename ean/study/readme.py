@@ -37,7 +37,7 @@ def _ours(row) -> str:
 
 
 def table_block(csv: Path, title: str) -> str:
-    df = pd.read_csv(csv)
+    df = pd.read_csv(csv, keep_default_na=False, na_values=[""])
     stem = csv.stem
     if "ours_top1_mean" not in df.columns:
         return ""

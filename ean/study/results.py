@@ -129,7 +129,11 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
     def markdown(self) -> str:
-        body = self.frame.fillna("").astype(str).replace({"nan": "", "None": ""})
+        body = self.frame.copy()
+        for col in body.columns:
+            if col != "row":   # a row may be called "None" (Table 7)
+                body[col] = body[col].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v))
+                                          else str(v))
         lines = [f"# {self.title}", "", body.to_markdown(index=False), ""]
         lines += [f"* {n}" for n in self.notes]
         return "\n".join(lines).rstrip() + "\n"
@@ -178,7 +182,7 @@ def _complexity(tid: str) -> dict[str, dict]:
     if not tid.isdigit():
         return {}
     if COMPLEXITY_CSV.is_file():
-        frame = pd.read_csv(COMPLEXITY_CSV)
+        frame = pd.read_csv(COMPLEXITY_CSV, keep_default_na=False, na_values=[""])
         records = frame[frame["table"] == int(tid)].to_dict("records")
     else:
         from ean.analysis.paper_complexity import compute, read_rows
@@ -215,6 +219,22 @@ def dataset_label(params: StudyParams, tid: str) -> str:
     return f"{t.dataset}, profile {params.profile}"
 
 
+def real_dataset_accuracy(tid: str, params: StudyParams) -> tuple[str, dict[str, dict]]:
+    """Accuracy of the ``paper`` profile's runs (real datasets, full scale) for table ``tid``,
+    when someone has run them here (``reports/paper/runs``); ``("", {})`` otherwise."""
+    from ean.study.params import PROFILE_DIR, load_params
+
+    path = PROFILE_DIR / "paper.yaml"
+    if params.profile == "paper" or not path.is_file():
+        return "", {}
+    real = load_params(path)
+    if tid not in real.tables or not (real.reports_dir / "runs").is_dir():
+        return "", {}
+    got = {row: accuracy_of(real, spec) for row, spec in real.tables[tid].rows.items() if spec is not None}
+    got = {row: acc for row, acc in got.items() if acc}
+    return (f"ours top-1 ({real.tables[tid].dataset}, paper profile)" if got else ""), got
+
+
 def build_table(tid: str, params: StudyParams, reports_dir: Optional[Path] = None,
                 complexity: bool = True) -> Table:
     """Table ``tid`` ("01".."10", "paper_vs_code"): the paper's rows with its values, our
@@ -230,6 +250,7 @@ def build_table(tid: str, params: StudyParams, reports_dir: Optional[Path] = Non
     comp = _complexity(tid) if complexity else {}
     label = dataset_label(params, tid)
     top1_col, top5_col = f"ours top-1 ({label})", f"ours top-5 ({label})"
+    real_col, real = real_dataset_accuracy(tid, params) if tid.isdigit() else ("", {})
     display, numbers, notes = [], [], []
     for name in names:
         row_spec = spec.rows.get(name)
@@ -243,6 +264,9 @@ def build_table(tid: str, params: StudyParams, reports_dir: Optional[Path] = Non
         shown[top1_col] = mean_std(acc.get("top1_mean"), acc.get("top1_std"), acc.get("n", 0)) if acc else ""
         shown[top5_col] = mean_std(acc.get("top5_mean"), acc.get("top5_std"), acc.get("n", 0)) if acc else ""
         shown["seeds"] = acc.get("n", "") if acc else ""
+        if real_col:
+            r = real.get(name, {})
+            shown[real_col] = mean_std(r.get("top1_mean"), r.get("top1_std"), r.get("n", 0)) if r else ""
         shown["variant"] = variant or ""
         if name in spec.missing:
             shown["note"] = spec.missing[name]
@@ -252,12 +276,17 @@ def build_table(tid: str, params: StudyParams, reports_dir: Optional[Path] = Non
         numbers.append({"table": tid, "row": name, "variant": variant, **paper[name], **comp.get(name, {}),
                         **{f"ours_{k}": v for k, v in acc.items() if k != "seeds"},
                         "ours_seeds": " ".join(map(str, acc.get("seeds", []))) if acc else "",
-                        "ours_dataset": label if acc else ""})
+                        "ours_dataset": label if acc else "",
+                        **({"real_top1_mean": real[name]["top1_mean"], "real_n": real[name]["n"]}
+                           if name in real else {})})
     frame = pd.DataFrame(display)
     frame = frame.dropna(axis=1, how="all")
     notes.append(f"'paper' columns: the values the paper reports; 'ours ..., paper scale': computed "
                  f"from our model at the paper's size (ResNet-50, 224x224); 'ours top-1/top-5 ({label})': "
                  "mean ± sample std over seeds of the validation accuracy after the last epoch.")
+    if not real_col and tid.isdigit():
+        notes.append("No run of the `paper` profile (real datasets, full scale) is recorded here "
+                     "(reports/paper/runs); where one is, its accuracy appears as another column.")
     return Table(tid, TITLES[tid], frame, pd.DataFrame(numbers), notes)
 
 

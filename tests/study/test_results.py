@@ -101,3 +101,29 @@ def test_ensemble_averages_logits_per_seed(params):
     t = build_table("01", params, complexity=False)
     row = t.numbers.set_index("row").loc["EAN_En(RGB)"]
     assert row["ours_top1_mean"] == pytest.approx(want)
+
+
+def test_paper_profile_runs_appear_as_their_own_column(params, tmp_path, monkeypatch):
+    import shutil
+
+    root = tmp_path / "repo"
+    (root / "configs/study/profiles").mkdir(parents=True)
+    shutil.copy(ROOT / "configs/study/profiles/paper.yaml", root / "configs/study/profiles/paper.yaml")
+    monkeypatch.chdir(root)
+    t = build_table("05", params, complexity=False)
+    assert not any("paper profile" in c for c in t.frame.columns)
+    assert "No run of the `paper` profile" in t.markdown()
+    _write_run(root / "reports/paper", "ean-s0", 51.5, 80.0)    # someone trained EAN on Something V1
+    t = build_table("05", params, complexity=False)
+    col = "ours top-1 (sthv1, paper profile)"
+    assert t.frame.set_index("row").loc["ResNet+EABs+SOI-Tr", col] == "51.5 (1 seed)"
+    assert t.numbers.set_index("row").loc["ResNet+EABs+SOI-Tr", "real_top1_mean"] == 51.5
+
+
+def test_a_row_called_none_keeps_its_name_and_complexity(params):
+    t = build_table("07", params)
+    rows = list(t.frame["row"])
+    assert "None" in rows
+    none = t.numbers.set_index("row").loc["None"]
+    assert none["ours GMACs, paper scale"] == pytest.approx(35.37)
+    assert "| None " in t.markdown()
