@@ -58,8 +58,17 @@ def test_resume_after_interruption_and_settings_guard(tmp_path):
         generate(out, prof, seed=5, workers=1, progress=False)
 
 
+def test_study_profile_keeps_event_scale_variation():
+    stats = spec_stats(PROFILES["default"].replace(train_per_class=40, val_per_class=0))
+    for name, s in stats["per_class"].items():
+        assert s["duration_ratio"] >= 2.5, name
+    sp = stats["splits"]["train"]
+    assert sp["size_px"]["max/min"] >= 2.5 and sp["event_frames"]["max/min"] >= 3.0
+    assert sp["distractors"]["max"] == 0
+
+
 def test_scale_ranges_within_every_class():
-    prof = PROFILES["default"]
+    prof = PROFILES["hard"]
     stats = spec_stats(prof.replace(train_per_class=40, val_per_class=0))
     for name, s in stats["per_class"].items():
         assert s["size_ratio"] >= 3.0, name

@@ -183,7 +183,7 @@ def test_ablation_switches_change_the_function():
 
 
 def test_authors_and_paper_semantics_differ_where_the_reference_says():
-    lmc = {"lmc.enabled": True, "lmc.latent": None}  # None: each semantics' own latent width
+    lmc = {"lmc.enabled": True, "lmc.latent": None, "lmc.patch": 32}  # each semantics' own latent width
     a = make(tiny(segment_length=5, **lmc))
     p = make(tiny(semantics="paper", segment_length=5, **lmc))
     # D1: order of the EAB stages
@@ -269,8 +269,8 @@ def test_bad_inputs_give_clear_errors():
     lmc = make(tiny(segment_length=5, **{"lmc.enabled": True})).eval()
     with pytest.raises(ValueError, match="whole number of 5-frame segments"):
         lmc(torch.randn(1, 3, 12, 64, 64))
-    with pytest.raises(ValueError, match="divisible by 32"):
-        lmc(torch.randn(1, 3, 20, 80, 80))
+    with pytest.raises(ValueError, match="divisible by lmc.patch"):
+        lmc(torch.randn(1, 3, 20, 72, 72))   # lmc.patch=16 for the tiny presets
     with pytest.raises(KeyError, match="unknown model preset"):
         get_preset("ean_r51")
     with pytest.raises(ValueError, match="eab.fusion must be one of"):

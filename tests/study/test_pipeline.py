@@ -97,11 +97,13 @@ def test_smoke_pipeline_runs_and_reruns_only_what_changed(tmp_path):
     raw = yaml.safe_load((repo / "params.yaml").read_text())
     raw["variants"]["tsn"]["label"] = "TSN, relabelled"
     (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    planned = _planned(_run([DVC, "repro", "--dry"], repo))
-    assert sorted(planned) == sorted(["train@tsn-s0", "table01"])
+    assert _planned(_run([DVC, "repro", "--dry"], repo)) == ["train@tsn-s0"]   # its params changed
+    ran = _planned(_run([DVC, "repro"], repo))
+    assert sorted(ran) == ["table01", "train@tsn-s0"]          # and what reads its results
 
     raw["variants"]["baseline_eab"]["label"] = "EAN without SOI-Tr"
     (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    planned = _planned(_run([DVC, "repro", "--dry"], repo))
-    assert sorted(planned) == sorted(["train@tsn-s0", "train@baseline_eab-s0", "table01", "table05",
-                                      "table07", "fig06_soi_classes"])
+    ran = _planned(_run([DVC, "repro"], repo))
+    # the retrained run's summary changes (its wall time), so the tables showing it re-run;
+    # its validation scores are bit-identical (CPU training is deterministic), so Fig. 6 does not
+    assert sorted(ran) == sorted(["train@baseline_eab-s0", "table05", "table07"])
