@@ -138,22 +138,17 @@ class VideoDataset(Dataset):
                     from .decoded import DecodedFile
                     self._decoded = DecodedFile(self.cfg.cache_file)
                 video = self._decoded.get(record.path)
-            self._cache[index] = video if video is not None else _CachedVideo(open_media(record, self.cfg))
+            self._cache[index] = video if video is not None else _decode_all(open_media(record, self.cfg))
         return self._cache[index]
 
 
-class _CachedVideo:
-    """Every frame of one video, decoded once, behind the reader interface
-    (``num_frames``, ``read(indices) -> (N, 3, H, W) uint8``)."""
+def _decode_all(reader):
+    """Every frame of a reader, held in memory behind the same reader interface."""
+    from .decoded import DecodedVideo
 
-    def __init__(self, reader):
-        n = reader.num_frames
-        self.frames = reader.read(np.arange(n)) if n else None
-        self.num_frames = min(n, reader.num_frames)   # a reader may find fewer decodable frames
-
-    def read(self, indices) -> torch.Tensor:
-        idx = np.clip(np.asarray(indices, dtype=np.int64), 0, max(self.num_frames - 1, 0))
-        return self.frames[torch.from_numpy(idx)]
+    n = reader.num_frames
+    frames = reader.read(np.arange(n)) if n else torch.zeros(0, 3, 1, 1, dtype=torch.uint8)
+    return DecodedVideo(frames[:min(n, reader.num_frames)])   # a reader may find fewer decodable frames
 
 
 def build_dataset(cfg: DataConfig, train: bool = True, num_clips: int = 1,

@@ -243,6 +243,7 @@ def build_table(tid: str, params: StudyParams, reports_dir: Optional[Path] = Non
         return build_paper_vs_code(params, reports_dir)
     spec = params.tables[tid]
     names, paper = _paper_rows(tid)
+    paper_names = set(names)
     for extra in spec.rows:  # rows of ours that the paper's table does not have (references)
         if extra not in paper:
             names.append(extra)
@@ -257,7 +258,7 @@ def build_table(tid: str, params: StudyParams, reports_dir: Optional[Path] = Non
         acc = accuracy_of(params, row_spec, reports_dir) if name in spec.rows else {}
         shown = {"row": name, **{k: v for k, v in paper[name].items()
                                  if k not in ("group", "backbone", "pretrain", "frames", "input_clip")}}
-        if name not in _paper_rows(tid)[1]:
+        if name not in paper_names:
             shown["row"] = f"{name} [ours only]"
         shown.update(comp.get(name, {}))
         variant = "+".join(row_spec) if isinstance(row_spec, (list, tuple)) else row_spec

@@ -186,10 +186,8 @@ class FusionExplorer:
     def for_study(cls, params_file: Optional[str] = None, profile: str = "smoke", max_videos: int = 60,
                   **kwargs) -> "FusionExplorer":
         """Checkpoints of the profile's EAN runs and its validation videos."""
-        from ean.data.config import DataConfig
-        from ean.data.formats import load_manifest
         from ean.study.params import load_params, load_profile
-        from ean.study.stages import data_section
+        from ean.viz.study_data import validation_records
 
         params = load_params(params_file) if params_file else load_profile(profile)
         checkpoints = {}
@@ -197,10 +195,8 @@ class FusionExplorer:
             ckpt = params.runs_dir / run / "checkpoints" / "best.pt"
             if ckpt.is_file() and run.startswith("ean"):
                 checkpoints[run] = ckpt
-        ds = params.datasets[params.variants["ean"].dataset]
-        cfg = DataConfig.from_dict(data_section(ds))
-        manifest = load_manifest(cfg, train=False)
-        videos = {f"{i:03d} {r.label_name}": Path(r.path) for i, r in enumerate(manifest.records[:max_videos])}
+        records = validation_records(params)[:max_videos]
+        videos = {f"{i:03d} {r.label_name}": Path(r.path) for i, r in enumerate(records)}
         return cls(checkpoints, videos, **kwargs)
 
     # ------------------------------------------------------------------ update
