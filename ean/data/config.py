@@ -8,9 +8,13 @@ A config is plain data (YAML/JSON friendly)::
     cfg = cfg.override({"num_segments": 16, "resize": [72, 96]})
     cfg.to_dict()
 
-Settings left as ``None`` are resolved per dataset format by :meth:`DataConfig.resolved`
-(e.g. the Something datasets resize every frame to exactly 240x320 and swap the labels of
-left/right classes on horizontal flip, as the authors' code does).
+Settings left as ``None`` are resolved per ``recipe`` and dataset format by
+:meth:`DataConfig.resolved`. The ``authors`` recipe is what the authors' code does (the
+Something datasets resize every frame to exactly 240x320, multi-scale crops at 13 fixed
+offsets, every clip may be flipped and left/right classes swap their labels); the ``paper``
+recipe is what the paper's text says (short side 256, a random crop, no flip of
+direction-related classes). A training config takes the recipe of its model's
+``semantics`` unless ``data.recipe`` is set.
 """
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ FLIP_MODES = ("swap", "skip_direction", "all", "none")
 SAMPLINGS = ("tsn",)
 MEDIA = ("auto", "video", "frames")
 ON_BAD_ANNOTATION = ("error", "skip")
+RECIPES = ("authors", "paper")
+CROPS = ("multiscale", "random")
 
 
 @dataclass
@@ -61,16 +67,23 @@ class DataConfig:
         sampling: temporal sampling scheme (``tsn``: the authors' formulas).
         min_frames: videos with fewer decodable frames are unusable (authors: 3).
         input_size: side of the square crop fed to the model.
+        recipe: which reading of the data pipeline fills the ``None`` settings below:
+            ``authors`` (their code) or ``paper`` (the text). ``None``: ``authors`` (a
+            training config sets it to the model's ``semantics``).
         resize: frames are first resized to ``[H, W]`` (a 2-list, aspect ignored), to a short
-            side (an int), or not at all (``0``). ``None``: ``[240, 320]`` for Something,
-            ``256`` otherwise, as in the paper/authors' code.
-        scales: multi-scale crop scales of the short side (training).
+            side (an int), or not at all (``0``). ``None``: recipe ``authors`` ``[240, 320]``
+            for Something, ``256`` otherwise; recipe ``paper`` ``256`` (short side).
+        crop: training crop, ``multiscale`` (``scales`` x ``max_distort`` x ``fix_crop``, the
+            authors' ``GroupMultiScaleCrop``) or ``random`` (an ``input_size`` square at a
+            uniformly random position: the paper's "random cropping"). ``None``: by recipe.
+        scales: multi-scale crop scales of the short side (training, ``crop: multiscale``).
         max_distort: largest index distance between the scales chosen for width and height.
         fix_crop: use the 13 fixed crop offsets (else a uniformly random offset).
         flip: ``swap`` (flip every clip with p=0.5; direction classes swap their label,
             pairs derived from the label names -- authors' code), ``skip_direction`` (never
             flip direction classes -- the paper), ``all`` (flip, keep labels), ``none``.
-            ``None``: ``swap`` for Something, ``all`` otherwise.
+            ``None``: recipe ``authors`` ``swap`` for Something, ``all`` otherwise; recipe
+            ``paper`` ``skip_direction``.
         flip_prob: probability of a horizontal flip.
         mean, std: per-channel normalisation of [0, 1] RGB values (ImageNet).
         test_crop_size: crop side at test time (``None``: ``input_size``).
@@ -108,7 +121,9 @@ class DataConfig:
     sampling: str = "tsn"
     min_frames: int = 3
     input_size: int = 224
+    recipe: str | None = None
     resize: Any = None
+    crop: str | None = None
     scales: list[float] = field(default_factory=lambda: [1.0, 0.875, 0.75, 0.66])
     max_distort: int = 1
     fix_crop: bool = True
@@ -140,6 +155,10 @@ class DataConfig:
             bad("format", f"must be one of {', '.join(FORMATS)}")
         if self.flip is not None and self.flip not in FLIP_MODES:
             bad("flip", f"must be one of {', '.join(FLIP_MODES)}")
+        if self.recipe is not None and self.recipe not in RECIPES:
+            bad("recipe", f"must be one of {', '.join(RECIPES)}")
+        if self.crop is not None and self.crop not in CROPS:
+            bad("crop", f"must be one of {', '.join(CROPS)}")
         if self.sampling not in SAMPLINGS:
             bad("sampling", f"must be one of {', '.join(SAMPLINGS)}")
         if self.media not in MEDIA:
@@ -181,12 +200,17 @@ class DataConfig:
     def resolved(self) -> "DataConfig":
         """A copy with the per-format defaults (``None`` settings) filled in."""
         cfg = dataclasses.replace(self)
+        if cfg.recipe is None:
+            cfg.recipe = "authors"
+        paper = cfg.recipe == "paper"
         if cfg.resize is None:
-            cfg.resize = [240, 320] if cfg.is_something else 256
+            cfg.resize = 256 if paper or not cfg.is_something else [240, 320]
         if isinstance(cfg.resize, tuple):
             cfg.resize = list(cfg.resize)
         if cfg.flip is None:
-            cfg.flip = "swap" if cfg.is_something else "all"
+            cfg.flip = "skip_direction" if paper else "swap" if cfg.is_something else "all"
+        if cfg.crop is None:
+            cfg.crop = "random" if paper else "multiscale"
         if cfg.test_crop_size is None:
             cfg.test_crop_size = cfg.input_size
         return cfg

@@ -9,6 +9,8 @@ Training (authors' ``GroupMultiScaleCrop`` + flip):
   lengths ``int(short_side * s)`` for ``s`` in ``scales`` (a length within 3 px of the input
   size snaps to it), width/height scale indices differing by at most ``max_distort``, offset
   one of 13 fixed positions -> resize to ``S x S`` -> horizontal flip with p = flip_prob.
+With ``crop: random`` (the paper's recipe) the training crop is an ``S x S`` square at a
+uniformly random position instead.
 Test: the same resize -> centre crop (or 3 crops along the longer side) of ``test_crop_size``.
 """
 from __future__ import annotations
@@ -120,8 +122,12 @@ class ClipTransform:
         h, w = frames.shape[-2:]
         if self.train:
             assert rng is not None, "training transforms need a random generator"
-            top, left, ch, cw = multiscale_crop_box(h, w, cfg.input_size, cfg.scales,
-                                                    cfg.max_distort, cfg.fix_crop, rng)
+            if cfg.crop == "random":
+                ch = cw = cfg.input_size
+                top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+            else:
+                top, left, ch, cw = multiscale_crop_box(h, w, cfg.input_size, cfg.scales,
+                                                        cfg.max_distort, cfg.fix_crop, rng)
             out = F.resized_crop(frames, top, left, ch, cw, [cfg.input_size, cfg.input_size],
                                  antialias=True)
             do_flip = rng.random() < cfg.flip_prob

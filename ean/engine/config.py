@@ -307,6 +307,8 @@ def _build_data_config(section: dict[str, Any], model_cfg, source: str):
     for key in GEOMETRY:  # the clip geometry follows the model unless stated
         if key in names and key not in section:
             section[key] = getattr(model_cfg, key)
+    if section.get("recipe") is None:  # the data recipe follows the model's semantics unless stated
+        section["recipe"] = model_cfg.semantics
     try:
         if hasattr(DataConfig, "from_dict"):
             data_cfg = DataConfig.from_dict(section)

@@ -12,15 +12,25 @@ output of stage s.
 
 * ``"authors"`` — the computation of the authors' released code (default; the paper's
   numbers and the released checkpoint come from it).
-* ``"paper"`` — the method as the paper's text describes it (EAB order spatial -> M ->
-  temporal with BN+ReLU after the spatial convs, 5x5x5 ESP-Net, 3x32x32 LMC patches with a
-  128-d latent on the first frame of a segment, the 8x-reduce / 3x1x1 / 5x5 Saliency-Net,
-  zero-initialised last EAB conv).
+* ``"paper"`` — the method as the paper's text describes it, read literally wherever the
+  text decides: EAB order spatial -> M -> temporal with BN+ReLU after the spatial convs,
+  scale-1 kernels that are convolutions (a 1x1 and a 1-tap conv, Eq. 2), ESP-Net on the
+  block input X (C -> C/16, two 5x5x5 stride-2 convs, Eq. 3), zero-initialised last EAB
+  conv; the Saliency-Net on X^5 itself (C -> C/8, 3x1x1, 5x5, Eq. 4) and tokens pooled
+  from X^5 + E with E of X^5's shape (Eq. 5); LMC on 3x32x32 patches with a 128-d latent,
+  channel order [m2; m3; m4; m5] (Eq. 11), added to the first frame of each segment.
+
+Where the text is silent or ambiguous, the choices made for ``"paper"`` and their
+alternatives are listed in ``docs/paper_readings.md`` (rendered by the paper-vs-code
+notebook); the cheap alternatives are switches (``soi.pos_embedding``, ``soi.norm``,
+``soi.ffn_ratio``, ``soi.merge``, ``lmc.hm_norm``, ``lmc.hm_groups``). A ``None`` switch
+takes its semantics' value.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional, Tuple
 
@@ -32,6 +42,9 @@ FUSIONS = ("dynamic", "static", "shuffle", "identity")
 POOLS = ("max", "avg", "none")
 SPATIAL = ("2d", "1+1")
 REGIONS = ("saliency", "fixed", "all", "boxes")
+POS_EMBEDDINGS = ("thw", "hw", "none")
+NORM_POSITIONS = ("pre", "post")
+MERGES = ("residual_bn", "sum")
 LMC_VARIANTS = ("auto", "8f", "16f")
 
 
@@ -102,7 +115,19 @@ class SOIConfig:
     bottleneck: int = 4
     depth: int = 2
     heads: int = 8
-    pos_embedding: bool = True
+    pos_embedding: Any = "thw"
+    """Learnable positional embedding E of Eq. 5: "thw" (one vector per (t, h, w), the
+    authors'), "hw" (per (h, w), shared by the frames), "none". (true/false read as
+    "thw"/"none".)"""
+    norm: Optional[str] = None
+    """Transformer blocks: "pre" (x + f(BN(x)), the authors') or "post" (BN(x + f(x)), the
+    vanilla Transformer's). None: the semantics' ("authors" pre, "paper" post)."""
+    ffn_ratio: Optional[int] = None
+    """FFN hidden width as a multiple of the token width. None: the semantics' ("authors"
+    1, their 3-layer MLP; "paper" 4, the vanilla Transformer's)."""
+    merge: str = "residual_bn"
+    """How the interaction features join the pooled video feature: "residual_bn"
+    (GAP(X) + BN(Linear(mean F')), BN initialised at zero) or "sum" (GAP(X) + Linear(mean F'))."""
 
 
 @dataclass
@@ -118,6 +143,12 @@ class LMCConfig:
     patch: int = 32
     """Input pixels covered by one latent position (32 in both semantics: the stride of
     ResNet-50's last stage, 224 / 7). Must be a multiple of the stem stride and of 2."""
+    hm_groups: Optional[int] = None
+    """Groups of the H_m 3D convolutions. None: 16 ("group size 16" read as 16 groups; the
+    other reading, 16 channels per group, is ``latent // 16``)."""
+    hm_norm: Optional[bool] = None
+    """``semantics: paper`` only: BN + ReLU after each H_m convolution (the text names two
+    stacked convolutions and nothing else). None: True."""
 
 
 @dataclass
@@ -157,6 +188,19 @@ class ModelConfig:
         check(self.eab.spatial, SPATIAL, "eab.spatial")
         check(self.soi.regions, REGIONS, "soi.regions")
         check(self.lmc.variant, LMC_VARIANTS, "lmc.variant")
+        if self.soi.pos_embedding is True or self.soi.pos_embedding is False:
+            self.soi.pos_embedding = "thw" if self.soi.pos_embedding else "none"
+        check(self.soi.pos_embedding, POS_EMBEDDINGS, "soi.pos_embedding")
+        if self.soi.norm is not None:
+            check(self.soi.norm, NORM_POSITIONS, "soi.norm")
+        check(self.soi.merge, MERGES, "soi.merge")
+        if self.soi.ffn_ratio is not None and (not isinstance(self.soi.ffn_ratio, int) or self.soi.ffn_ratio < 1):
+            raise ValueError(f"model config: soi.ffn_ratio must be a positive integer, got {self.soi.ffn_ratio!r}")
+        if self.lmc.hm_groups is not None and (not isinstance(self.lmc.hm_groups, int) or self.lmc.hm_groups < 1):
+            raise ValueError(f"model config: lmc.hm_groups must be a positive integer, got {self.lmc.hm_groups!r}")
+        if self.lmc.hm_norm is not None and self.semantics != "paper":
+            raise ValueError("model config: lmc.hm_norm applies to semantics 'paper' only (the authors' "
+                             "H_m is fixed: two residual blocks with BatchNorm)")
         self.eab.stages = tuple(int(s) for s in self.eab.stages)
         self.soi.stages = tuple(sorted(int(s) for s in self.soi.stages))
         for s in self.eab.stages + self.soi.stages:
@@ -185,6 +229,33 @@ class ModelConfig:
         if self.lmc.latent is not None:
             return self.lmc.latent
         return 256 if self.semantics == "authors" else 128
+
+    @property
+    def soi_norm(self) -> str:
+        if self.soi.norm is not None:
+            return self.soi.norm
+        return "pre" if self.semantics == "authors" else "post"
+
+    @property
+    def soi_ffn_ratio(self) -> int:
+        if self.soi.ffn_ratio is not None:
+            return self.soi.ffn_ratio
+        return 1 if self.semantics == "authors" else 4
+
+    @property
+    def lmc_hm_groups(self) -> int:
+        """Groups of the H_m convolutions: ``lmc.hm_groups``, or 16 (at most the latent width's
+        largest divisor <= 16)."""
+        if self.lmc.hm_groups is None:
+            return math.gcd(16, self.lmc_latent)
+        if self.lmc_latent % self.lmc.hm_groups:
+            raise ValueError(f"model config: lmc.hm_groups={self.lmc.hm_groups} does not divide the "
+                             f"latent width {self.lmc_latent}")
+        return self.lmc.hm_groups
+
+    @property
+    def lmc_hm_norm(self) -> bool:
+        return True if self.lmc.hm_norm is None else bool(self.lmc.hm_norm)
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict[str, Any]:

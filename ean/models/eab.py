@@ -9,8 +9,11 @@ An EAB turns ``X (B*T, C, H, W)`` into ``X + expand(W)``::
     W = second-stage kernels(V) + P
     out = X + expand(W)                              C' -> C, grouped 1x1
 
-With ``semantics="authors"`` the first stage is temporal and the second spatial (the
-authors' code); with ``"paper"`` the first is spatial and the second temporal (Eq. 2).
+With ``semantics="authors"`` the first stage is temporal and the second spatial, the
+scale-1 kernels are identities and ESP-Net reads ``S`` (the authors' code); with
+``"paper"`` the first stage is spatial and the second temporal, the scale-1 kernels are a
+1x1 and a 1-tap convolution (``F_s^(1)``, ``F_t^(1)`` of Eq. 2) and ESP-Net reads the block
+input ``X`` (Eq. 3).
 Everything runs in the frame layout; temporal kernels use frame-shifted views
 (``ean.models.ops``), so no ``(B, C, T, H, W)`` copy of the features is made.
 """
@@ -95,18 +98,23 @@ class KernelGroups(nn.Module):
     """One convolution stage of an EAB: the channels are split into G groups and group j
     gets its own fixed-scale kernel (or the identity for scale 1).
 
-    ``kernels``: per group ``(taps, dilation)``; taps 1 means identity.
+    ``kernels``: per group ``(taps, dilation)``; taps 1 is the identity, or with
+    ``scale1_conv`` a pointwise ``c -> c`` convolution.
     ``(B*T, C', H, W)`` -> same shape.
     """
 
     def __init__(self, kind: str, sizes: Sequence[int], kernels: Sequence[tuple[int, int]],
-                 factorised: bool = False):
+                 factorised: bool = False, scale1_conv: bool = False):
         super().__init__()
         self.sizes = list(sizes)
         self.kind = kind
         convs = []
         for c, (taps, dilation) in zip(sizes, kernels):
-            if taps == 1:
+            if taps == 1 and scale1_conv:  # a 1x1 (spatial) or 1-tap (temporal) conv: c -> c pointwise
+                conv = PointwiseConv2d(c, c)
+                nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
+                convs.append(conv)
+            elif taps == 1:
                 convs.append(nn.Identity())
             elif kind == "temporal":
                 convs.append(TemporalKernel(c, taps, dilation))
@@ -116,27 +124,28 @@ class KernelGroups(nn.Module):
 
     def forward(self, x: Tensor, num_segments: int) -> Tensor:
         parts = torch.split(x, self.sizes, dim=1)
-        out = [p if isinstance(conv, nn.Identity) else conv(p, num_segments)
-               for p, conv in zip(parts, self.convs)]
+        out = [p if isinstance(conv, nn.Identity) else conv(p) if isinstance(conv, PointwiseConv2d)
+               else conv(p, num_segments) for p, conv in zip(parts, self.convs)]
         return torch.cat(out, dim=1)
 
 
 class ESPNet(nn.Module):
     """Event Scale Perceiving Network: the per-video fusion matrix M ``(B, C', C')``.
 
-    ``authors``: 1x1x1 reduce C' -> p = C'/16 (BN, ReLU), then two stages of three 3x3x3
-    convs (the third with stride 2, padding 2 and twice the channels), BN+ReLU after each,
-    global average pool, FC -> C'*C'.
-    ``paper``: 1x1x1 reduce by 16 (BN, ReLU), two 5x5x5 stride-2 convs (BN, ReLU), global
-    average pool, FC.
-    Input ``S (B*T, C', H, W)``; M rows are output channels, columns input channels.
+    ``authors``: on the bottleneck ``S (B*T, C', H, W)``: 1x1x1 reduce C' -> p = C'/16
+    (BN, ReLU), then two stages of three 3x3x3 convs (the third with stride 2, padding 2
+    and twice the channels), BN+ReLU after each, global average pool, FC -> C'*C'.
+    ``paper``: on the block input ``X (B*T, C, H, W)`` (Eq. 3): 1x1x1 reduce C -> p = C/16
+    (BN, ReLU), two 5x5x5 stride-2 convs (BN, ReLU), global average pool, FC -> C'*C'.
+    ``in_channels`` is C' or C; M ``(B, C', C')`` (``channels`` = C'): rows are output
+    channels, columns input channels.
     """
 
-    def __init__(self, channels: int, reduction: int, semantics: str):
+    def __init__(self, in_channels: int, channels: int, reduction: int, semantics: str):
         super().__init__()
-        p = max(1, channels // reduction)
+        p = max(1, in_channels // reduction)
         self.channels = channels
-        self.reduce = PointwiseConv2d(channels, p)
+        self.reduce = PointwiseConv2d(in_channels, p)
         self.reduce_bn = SafeBatchNorm3d(p)
         layers: list[nn.Module] = []
 
@@ -203,14 +212,18 @@ class EAB(nn.Module):
 
         self.compress = nn.Conv2d(channels, mid, 1, groups=cfg.conv_groups, bias=False)
         self.pool_conv = nn.Conv2d(mid, mid, 1, bias=False) if cfg.pool != "none" else None
-        self.stage1 = KernelGroups(self.first, self.sizes, kernels, factorised)
+        scale1_conv = semantics == "paper"
+        self.stage1 = KernelGroups(self.first, self.sizes, kernels, factorised, scale1_conv)
         self.inter_bn = nn.BatchNorm2d(mid)
-        self.stage2 = KernelGroups(second, self.sizes, kernels, factorised)
+        self.stage2 = KernelGroups(second, self.sizes, kernels, factorised, scale1_conv)
         self.expand = nn.Conv2d(mid, channels, 1, groups=cfg.conv_groups, bias=False)
 
         fusion = "identity" if cfg.block in ("incep", "s_block", "l_block") else cfg.fusion
         self.fusion = fusion
-        self.esp = ESPNet(mid, cfg.esp_reduction, semantics) if fusion == "dynamic" else None
+        # ESP-Net reads the bottleneck S (authors) or the block input X (paper, Eq. 3)
+        self.esp_on_input = semantics == "paper"
+        esp_in = channels if self.esp_on_input else mid
+        self.esp = ESPNet(esp_in, mid, cfg.esp_reduction, semantics) if fusion == "dynamic" else None
         self.static_matrix = nn.Parameter(torch.eye(mid)) if fusion == "static" else None
         if fusion == "shuffle":
             self.register_buffer("shuffle_index", _shuffle_permutation(self.sizes), persistent=False)
@@ -243,10 +256,11 @@ class EAB(nn.Module):
                 out.append((2 * j + 1, 1))
         return out
 
-    def fusion_matrix(self, s: Tensor, num_segments: int) -> Optional[Tensor]:
-        """M ``(B, C', C')`` for dynamic fusion, ``(C', C')`` for static, None otherwise."""
+    def fusion_matrix(self, x: Tensor, s: Tensor, num_segments: int) -> Optional[Tensor]:
+        """M ``(B, C', C')`` for dynamic fusion (from ``x`` or ``s = compress(x)``, by
+        semantics), ``(C', C')`` for static, None otherwise."""
         if self.esp is not None:
-            return self.esp(s, num_segments)
+            return self.esp(x if self.esp_on_input else s, num_segments)
         return self.static_matrix
 
     def explicit_matrix(self, m: Optional[Tensor], batch: int, like: Tensor) -> Tensor:
@@ -265,7 +279,7 @@ class EAB(nn.Module):
         u = self.inter_bn(self.stage1(s, t))
         if self.cfg.inter_relu:
             u = F.relu(u)
-        m = self.fusion_matrix(s, t)
+        m = self.fusion_matrix(x, s, t)
         v = self._fuse(u, m, t)
         w = self.stage2(v, t)
         if self.pool_conv is not None:

@@ -59,7 +59,8 @@ class EAN(nn.Module):
         for s in cfg.soi.stages:
             size = math.ceil(cfg.input_size / strides[s])
             self.sois[str(s)] = SOITransformer(channels[s], cfg.soi, cfg.semantics, cfg.num_segments,
-                                               (size, size), final=(s == 5))
+                                               (size, size), final=(s == 5), norm=cfg.soi_norm,
+                                               ffn_ratio=cfg.soi_ffn_ratio)
         self.feature_dim = channels[5]
         self.dropout = nn.Dropout(cfg.dropout)
         self.fc = nn.Linear(channels[5], cfg.num_classes)

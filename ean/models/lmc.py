@@ -14,8 +14,10 @@ frame), D = 256, two residual grouped blocks, decoder scaled 0.01 at init; the s
 is the middle one. The 16-frame variant (``EAN_16f.py``) has a two-layer encoder and decoder
 and an extra 2D branch on the stacked differences; the stem, LMC and branch outputs are
 mixed 0.6 / 0.2 / 0.2.
-``paper``: full-resolution 3x32x32 patches, D = 128, two grouped 3D convs, the first frame of
-the segment.
+``paper``: full-resolution 3x32x32 patches, D = 128, two grouped 3D convs (each with BN +
+ReLU unless ``lmc.hm_norm`` is off), the first frame of the segment, and the channel order of
+Eq. 11, ``m_t = [m_t[2]; m_t[3]; m_t[4]; m_t[5]]``: channel ``k * c_out + c`` (difference k,
+decoder channel c); the authors interleave them, channel ``c * K + k``.
 """
 from __future__ import annotations
 
@@ -26,9 +28,6 @@ import torch.nn as nn
 from torch import Tensor
 
 from ean.models.config import ModelConfig
-
-PATCH = 32  # default input pixels covered by one latent position (both semantics; LMCConfig.patch)
-
 
 class LatentMotionCode(nn.Module):
     """See module docstring. ``forward(dense (B, 3, T, L, H, W)) -> (B*T, C1, H/s, W/s)``."""
@@ -54,7 +53,7 @@ class LatentMotionCode(nn.Module):
         in_dim = 3 * patch * patch
         latent = cfg.lmc_latent
         out_dim = self.out_channels * self.out_patch ** 2
-        groups = math.gcd(16, latent)
+        groups = cfg.lmc_hm_groups
 
         if self.variant == "16f":
             self.encoder = nn.ModuleList([nn.Linear(in_dim, latent, bias=False), nn.BatchNorm3d(latent),
@@ -69,12 +68,11 @@ class LatentMotionCode(nn.Module):
             self.block2 = nn.Sequential(
                 nn.Conv3d(latent, latent, 3, padding=1, groups=groups, bias=False), nn.BatchNorm3d(latent))
         else:
+            norm = (lambda: [nn.BatchNorm3d(latent), nn.ReLU(inplace=True)]) if cfg.lmc_hm_norm else (lambda: [])
             self.block1 = nn.Sequential(
-                nn.Conv3d(latent, latent, 3, padding=1, groups=groups, bias=False), nn.BatchNorm3d(latent),
-                nn.ReLU(inplace=True))
+                nn.Conv3d(latent, latent, 3, padding=1, groups=groups, bias=False), *norm())
             self.block2 = nn.Sequential(
-                nn.Conv3d(latent, latent, 3, padding=1, groups=groups, bias=False), nn.BatchNorm3d(latent),
-                nn.ReLU(inplace=True))
+                nn.Conv3d(latent, latent, 3, padding=1, groups=groups, bias=False), *norm())
 
         if self.variant == "16f":
             self.decoder = nn.ModuleList([nn.Linear(latent, latent, bias=False), nn.BatchNorm3d(latent),
@@ -138,10 +136,11 @@ class LatentMotionCode(nn.Module):
         # un-patchify; D_out is ordered like the input patches: authors (row, col, channel),
         # paper (channel, row, col)
         if self.semantics == "authors":
+            # (N, c, K, gh, q, gw, q): channel index c * K + k (interleaved)
             m = m.view(n, k, gh, gw, q, q, c).permute(0, 6, 1, 2, 4, 3, 5)
         else:
-            m = m.view(n, k, gh, gw, c, q, q).permute(0, 4, 1, 2, 5, 3, 6)
-        # (N, c, K, gh, q, gw, q) -> channel index = c * K + k
+            # (N, K, c, gh, q, gw, q): channel index k * c_out + c (Eq. 11, stacked by difference)
+            m = m.view(n, k, gh, gw, c, q, q).permute(0, 1, 4, 2, 5, 3, 6)
         return m.reshape(n, c * k, gh * q, gw * q)
 
     def fuse(self, stem: Tensor, dense: Tensor) -> Tensor:

@@ -1,12 +1,19 @@
 """Sparse Object Interaction Transformer (SOI-Tr) and its Saliency-Net.
 
-On ``X (B*T, C, h, w)`` (the output of a stage)::
+On ``X (B*T, C, h, w)`` (the output of a stage), ``semantics="authors"``::
 
     Xs = squeeze(X)                          C -> d = C / 4, 1x1, no bias
     O  = softmax_hw(Saliency-Net(Xs))        (B, N, T, h, w), N objects   [or fixed / all / boxes]
     F[n, t] = sum_hw (Xs + E)[t] * O[n, t]   (B, N*T, d) object tokens, n-major
     F' = Transformer(F)                      2 pre-norm blocks, BatchNorm instead of LayerNorm
     out = GAP(X) + BN(Linear(mean(F')))      (B, C) video feature; BN starts at zero
+
+``semantics="paper"`` follows Eqs. 4-5 on ``X^5`` itself: ``O = softmax_hw(Saliency-Net(X))``,
+``F[n, t] = squeeze(sum_hw (X + E)[t] * O[n, t])`` with ``E`` of ``X``'s shape and the
+bottleneck ``C -> C/4`` applied to the tokens (pooling is linear: the same tokens as
+squeezing the map first, up to how E is parametrised, at a fraction of the cost); the
+transformer blocks are post-norm with a 4d FFN (the vanilla Transformer apart from the two
+changes the text names).
 
 An SOI-Tr placed before the last stage (Table 6) cannot pool the video yet: it writes its
 tokens back into the map instead, ``X + BN(sum_n O[n] * Linear(F'[n]))``.
@@ -31,7 +38,8 @@ class SaliencyNet(nn.Module):
 
     ``authors`` (on the squeezed d-channel map, conv -> ReLU -> BN, biases on):
     1x1x1 d -> d/4, 3x3x3, 1x3x3, 1x3x3 -> N.
-    ``paper`` (conv -> BN -> ReLU): 1x1x1 reducing 8x, 3x1x1 temporal, 1x5x5 spatial, 1x1x1 -> N.
+    ``paper`` (on X^5 itself, C channels; conv -> BN -> ReLU): 1x1x1 C -> C/8, 3x1x1
+    temporal, 1x5x5 spatial, 1x1x1 -> N.
     """
 
     def __init__(self, in_channels: int, num_objects: int, semantics: str):
@@ -93,17 +101,19 @@ class TokenBatchNorm(nn.BatchNorm1d):
 
 
 class FeedForward(nn.Module):
-    """``authors``: Linear -> BN -> ReLU -> Linear -> BN -> ReLU -> Linear (hidden = d).
-    ``paper`` (a plain MLP): Linear -> ReLU -> Linear (hidden = d). ``(B, L, d)`` -> same."""
+    """``authors``: Linear -> BN -> ReLU -> Linear -> BN -> ReLU -> Linear.
+    ``paper`` (the vanilla Transformer's MLP): Linear -> ReLU -> Linear.
+    Hidden width ``ratio * d``. ``(B, L, d)`` -> same."""
 
-    def __init__(self, dim: int, semantics: str):
+    def __init__(self, dim: int, semantics: str, ratio: int = 1):
         super().__init__()
+        hidden = dim * ratio
         if semantics == "authors":
-            self.net = nn.ModuleList([nn.Linear(dim, dim), TokenBatchNorm(dim), nn.ReLU(inplace=True),
-                                      nn.Linear(dim, dim), TokenBatchNorm(dim), nn.ReLU(inplace=True),
-                                      nn.Linear(dim, dim)])
+            self.net = nn.ModuleList([nn.Linear(dim, hidden), TokenBatchNorm(hidden), nn.ReLU(inplace=True),
+                                      nn.Linear(hidden, hidden), TokenBatchNorm(hidden), nn.ReLU(inplace=True),
+                                      nn.Linear(hidden, dim)])
         else:
-            self.net = nn.ModuleList([nn.Linear(dim, dim), nn.ReLU(inplace=True), nn.Linear(dim, dim)])
+            self.net = nn.ModuleList([nn.Linear(dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, dim)])
 
     def forward(self, x: Tensor) -> Tensor:
         for layer in self.net:
@@ -112,18 +122,23 @@ class FeedForward(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    """Pre-norm block with BatchNorm: ``x + Attn(BN(x))``, then ``x + FFN(BN(x))``."""
+    """A block with BatchNorm instead of LayerNorm. ``norm="pre"``: ``x + Attn(BN(x))``,
+    then ``x + FFN(BN(x))``; ``"post"``: ``BN(x + Attn(x))``, then ``BN(x + FFN(x))``."""
 
-    def __init__(self, dim: int, heads: int, semantics: str):
+    def __init__(self, dim: int, heads: int, semantics: str, norm: str = "pre", ffn_ratio: int = 1):
         super().__init__()
+        self.pre_norm = norm == "pre"
         self.norm1 = TokenBatchNorm(dim)
         self.attn = Attention(dim, heads)
         self.norm2 = TokenBatchNorm(dim)
-        self.ffn = FeedForward(dim, semantics)
+        self.ffn = FeedForward(dim, semantics, ffn_ratio)
 
     def forward(self, x: Tensor, aux: Optional[dict] = None) -> Tensor:
-        x = x + self.attn(self.norm1(x), aux)
-        return x + self.ffn(self.norm2(x))
+        if self.pre_norm:
+            x = x + self.attn(self.norm1(x), aux)
+            return x + self.ffn(self.norm2(x))
+        x = self.norm1(x + self.attn(x, aux))
+        return self.norm2(x + self.ffn(x))
 
 
 def grid_regions(num_objects: int, h: int, w: int, device=None) -> Tensor:
@@ -183,33 +198,50 @@ class SOITransformer(nn.Module):
     """
 
     def __init__(self, channels: int, cfg: SOIConfig, semantics: str, num_segments: int,
-                 map_size: tuple[int, int], final: bool = True):
+                 map_size: tuple[int, int], final: bool = True, norm: str = "pre", ffn_ratio: int = 1):
         super().__init__()
         self.cfg = cfg
         self.final = final
         dim = channels // cfg.bottleneck
         self.dim = dim
-        self.squeeze = nn.Conv2d(channels, dim, 1, bias=False)
+        # authors: squeeze the map, then pool tokens from it; paper: pool tokens from X^5 + E
+        # (Eqs. 4-5), then squeeze the tokens
+        self.pool_first = semantics == "paper"
+        if self.pool_first:
+            self.squeeze = nn.Linear(channels, dim, bias=False)
+        else:
+            self.squeeze = nn.Conv2d(channels, dim, 1, bias=False)
         nn.init.kaiming_normal_(self.squeeze.weight, mode="fan_out", nonlinearity="relu")
-        self.saliency = SaliencyNet(dim, cfg.num_objects, semantics) if cfg.regions == "saliency" else None
-        if cfg.pos_embedding:
-            t, (h, w) = num_segments, map_size
-            self.pos_embedding = nn.Parameter(torch.randn(dim, t * h * w))
+        width = channels if self.pool_first else dim     # channels of the map tokens are pooled from
+        self.width = width
+        self.saliency = SaliencyNet(width, cfg.num_objects, semantics) if cfg.regions == "saliency" else None
+        t, (h, w) = num_segments, map_size
+        if cfg.pos_embedding == "thw":
+            self.pos_embedding = nn.Parameter(torch.randn(width, t * h * w))
             self.pos_shape = (t, h, w)
+        elif cfg.pos_embedding == "hw":
+            self.pos_embedding = nn.Parameter(torch.randn(width, h * w))
+            self.pos_shape = (1, h, w)
         else:
             self.pos_embedding = None
-        self.blocks = nn.ModuleList([TransformerBlock(dim, cfg.heads, semantics) for _ in range(cfg.depth)])
+        self.blocks = nn.ModuleList([TransformerBlock(dim, cfg.heads, semantics, norm, ffn_ratio)
+                                     for _ in range(cfg.depth)])
         self.expand = nn.Linear(dim, channels, bias=False)
-        self.out_bn = SafeBatchNorm1d(channels) if final else nn.BatchNorm2d(channels)
-        nn.init.zeros_(self.out_bn.weight)
-        nn.init.zeros_(self.out_bn.bias)
+        if cfg.merge == "residual_bn":
+            self.out_bn = SafeBatchNorm1d(channels) if final else nn.BatchNorm2d(channels)
+            nn.init.zeros_(self.out_bn.weight)
+            nn.init.zeros_(self.out_bn.bias)
+        else:
+            self.out_bn = nn.Identity()
 
     def positional(self, t: int, h: int, w: int) -> Tensor:
-        """E ``(d, T, h, w)``, resized (trilinear) when the clip or map differs from the nominal."""
-        e = self.pos_embedding.view(self.dim, *self.pos_shape)
-        if (t, h, w) != self.pos_shape:
-            e = F.interpolate(e.unsqueeze(0), size=(t, h, w), mode="trilinear", align_corners=False)[0]
-        return e
+        """E ``(width, T, h, w)`` ("hw": the same map for every frame), resized (trilinear)
+        when the clip or map differs from the nominal."""
+        e = self.pos_embedding.view(self.width, *self.pos_shape)
+        size = (t if self.pos_shape[0] > 1 else 1, h, w)
+        if size != self.pos_shape:
+            e = F.interpolate(e.unsqueeze(0), size=size, mode="trilinear", align_corners=False)[0]
+        return e.expand(-1, t, -1, -1)
 
     def regions(self, xs: Tensor, boxes: Optional[Tensor]) -> Tensor:
         """Object maps O ``(B, N, T, h, w)``, each summing to 1 over (h, w)."""
@@ -235,17 +267,19 @@ class SOITransformer(nn.Module):
         t = num_segments
         n, c, h, w = x.shape
         b = n // t
-        xs = to_video(self.squeeze(x), t)                       # (B, d, T, h, w)
+        xs = to_video(x if self.pool_first else self.squeeze(x), t)   # (B, width, T, h, w)
         feats = xs if self.pos_embedding is None else xs + self.positional(t, h, w)
         if self.cfg.regions == "all":
             maps = None
-            tokens = feats.flatten(2).transpose(1, 2)           # (B, T*h*w, d)
+            tokens = feats.flatten(2).transpose(1, 2)           # (B, T*h*w, width)
         else:
             maps = self.regions(xs, boxes)                       # (B, N, T, h, w)
             tokens = torch.einsum("bdtp,bntp->bntd", feats.flatten(3), maps.flatten(3))
-            tokens = tokens.reshape(b, -1, self.dim)             # (B, N*T, d), n-major
+            tokens = tokens.reshape(b, -1, self.width)           # (B, N*T, width), n-major
             if aux is not None:
                 aux["saliency"] = maps.detach()
+        if self.pool_first:
+            tokens = self.squeeze(tokens)                        # (B, L, d)
         for block in self.blocks:
             tokens = block(tokens, aux)
         if self.final:

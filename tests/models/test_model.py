@@ -34,6 +34,12 @@ SWITCHES = {
     "t10_1p1p1d": {"eab.spatial": "1+1"},
     "paper_semantics": {"semantics": "paper"},
     "paper_lmc": {"semantics": "paper", "segment_length": 5, "lmc.enabled": True},
+    # the switches of the paper's silent readings (docs/paper_readings.md)
+    "paper_pos_hw": {"semantics": "paper", "soi.pos_embedding": "hw"},
+    "paper_pre_norm_ffn1": {"semantics": "paper", "soi.norm": "pre", "soi.ffn_ratio": 1},
+    "paper_merge_sum": {"semantics": "paper", "soi.merge": "sum"},
+    "paper_lmc_plain_hm": {"semantics": "paper", "segment_length": 5, "lmc.enabled": True,
+                           "lmc.hm_norm": False, "lmc.hm_groups": 8},
 }
 
 
