@@ -9,22 +9,38 @@ embedded synthetic dataset and input validation.
 """
 from __future__ import annotations
 
-from .config import FORMATS, DataConfig
-from .dataset import VideoDataset, build_dataset, sample_rng
-from .decode import DecodeError, open_media
-from .formats import class_names_for, load_manifest, parse_annotation
-from .labels import direction_classes, flip_label_map, flip_pairs, read_class_names
-from .loader import DataSkipError, EpochSampler, SkipCounter, build_loader, collate_clips
-from .manifest import AnnotationError, Manifest, VideoRecord
-from .sampling import sample_test, sample_train
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "FORMATS", "DataConfig", "VideoDataset", "build_dataset", "sample_rng", "DecodeError",
-    "open_media", "class_names_for", "load_manifest", "parse_annotation", "direction_classes",
-    "flip_label_map", "flip_pairs", "read_class_names", "DataSkipError", "EpochSampler",
-    "SkipCounter", "build_loader", "collate_clips", "AnnotationError", "Manifest",
-    "VideoRecord", "sample_test", "sample_train", "synthetic_config",
-]
+# Names are imported from their modules on first use, so that ``import ean.data.synth`` (the
+# generator, its worker processes) and ``ean.data.config`` do not pay for torch/torchvision.
+_EXPORTS = {
+    "FORMATS": "config", "DataConfig": "config",
+    "VideoDataset": "dataset", "build_dataset": "dataset", "sample_rng": "dataset",
+    "DecodeError": "decode", "open_media": "decode",
+    "class_names_for": "formats", "load_manifest": "formats", "parse_annotation": "formats",
+    "direction_classes": "labels", "flip_label_map": "labels", "flip_pairs": "labels",
+    "read_class_names": "labels",
+    "DataSkipError": "loader", "EpochSampler": "loader", "SkipCounter": "loader", "build_loader": "loader",
+    "collate_clips": "loader",
+    "AnnotationError": "manifest", "Manifest": "manifest", "VideoRecord": "manifest",
+    "sample_test": "sampling", "sample_train": "sampling",
+}
+
+__all__ = [*_EXPORTS, "synthetic_config"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import FORMATS, DataConfig  # noqa: F401
+    from .dataset import VideoDataset, build_dataset, sample_rng  # noqa: F401
+    from .loader import build_loader  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def synthetic_config(root: str, **overrides) -> DataConfig:

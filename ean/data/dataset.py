@@ -14,6 +14,8 @@ Randomness of sample ``i`` in epoch ``e`` comes from one generator seeded with
 """
 from __future__ import annotations
 
+from typing import Optional, Sequence
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -149,6 +151,48 @@ def _decode_all(reader):
     n = reader.num_frames
     frames = reader.read(np.arange(n)) if n else torch.zeros(0, 3, 1, 1, dtype=torch.uint8)
     return DecodedVideo(frames[:min(n, reader.num_frames)])   # a reader may find fewer decodable frames
+
+
+class DatasetSubset(Dataset):
+    """The samples ``indices`` of a :class:`VideoDataset` (keys ``i`` or ``(i, epoch)``, as the
+    loader's sampler asks); items keep their index in the full dataset."""
+
+    def __init__(self, dataset: VideoDataset, indices):
+        self.dataset = dataset
+        self.indices = [int(i) for i in indices]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, key):
+        index, epoch = key if isinstance(key, tuple) else (key, self.dataset.epoch)
+        return self.dataset[(self.indices[int(index)], epoch)]
+
+
+def evenly_spaced(n: int, count: int, labels: Optional[Sequence[int]] = None) -> list[int]:
+    """About ``count`` of ``range(n)`` (all of them when ``count`` is 0 or >= n).
+
+    Without ``labels``: every k-th index. With ``labels`` (one class per index): the same
+    share of every class, evenly spaced within the class, so that the subset keeps the class
+    balance whatever the order of the list (every k-th index of a list that cycles through
+    the classes would pick only some of them).
+    """
+    if count <= 0 or count >= n:
+        return list(range(n))
+    if labels is None:
+        step = n / count
+        return sorted({int(i * step) for i in range(count)})
+    if len(labels) != n:
+        raise ValueError(f"evenly_spaced: {len(labels)} labels for {n} indices")
+    by_class: dict[int, list[int]] = {}
+    for i, y in enumerate(labels):
+        by_class.setdefault(int(y), []).append(i)
+    share = count / n
+    out: list[int] = []
+    for members in by_class.values():
+        k = max(1, round(len(members) * share))
+        out += [members[j] for j in evenly_spaced(len(members), k)]
+    return sorted(out)
 
 
 def build_dataset(cfg: DataConfig, train: bool = True, num_clips: int = 1,

@@ -20,30 +20,56 @@ import torch
 from .config import DataConfig
 
 
-def write_decoded(cfg: DataConfig, out: str | os.PathLike, progress: bool = True) -> dict:
-    """Decode every video of the training and validation annotations of ``cfg`` into ``out``."""
-    from tqdm import tqdm
+def _decode(args) -> np.ndarray:
+    import torch
 
     from .decode import open_media
+
+    torch.set_num_threads(1)
+    record, cfg = args
+    reader = open_media(record, cfg)
+    frames = reader.read(np.arange(reader.num_frames))[: reader.num_frames]
+    return frames.permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def write_decoded(cfg: DataConfig, out: str | os.PathLike, progress: bool = True, workers: int = 1) -> dict:
+    """Decode every frame of every video of the training and validation annotations of
+    ``cfg`` into ``out`` (``workers`` processes). Returns the counts, with the frames per
+    video of each split (``split_frames``: {"train": [...], "validation": [...]}); a video
+    that does not decode raises :class:`ean.data.decode.DecodeError` naming it."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
+
     from .formats import load_manifest
 
-    records, seen = [], set()
+    records, seen, splits = [], {}, {"train": [], "validation": []}
     for train in (True, False):
         for r in load_manifest(cfg, train=train).records:
             if r.path not in seen:
-                seen.add(r.path)
+                seen[r.path] = len(records)
                 records.append(r)
+            splits["train" if train else "validation"].append(seen[r.path])
+    jobs = [(r, cfg) for r in records]
+    bar = tqdm(total=len(records), desc="decode", unit="video", disable=not progress)
     arrays: dict[str, np.ndarray] = {}
-    for i, r in enumerate(tqdm(records, desc="decode", unit="video", disable=not progress)):
-        reader = open_media(r, cfg)
-        frames = reader.read(np.arange(reader.num_frames))[: reader.num_frames]
-        arrays[f"v{i:05d}"] = frames.permute(0, 2, 3, 1).contiguous().numpy()
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for i, frames in enumerate(pool.map(_decode, jobs, chunksize=16)):
+                arrays[f"v{i:05d}"] = frames
+                bar.update()
+    else:
+        for i, job in enumerate(jobs):
+            arrays[f"v{i:05d}"] = _decode(job)
+            bar.update()
+    bar.close()
     out = Path(out)
     tmp = out.with_name(out.name + ".tmp.npz")
     np.savez(tmp, paths=np.array([str(r.path) for r in records]), **arrays)
     tmp.replace(out)
-    return {"videos": len(records), "frames": int(sum(a.shape[0] for a in arrays.values())),
-            "bytes": out.stat().st_size}
+    counts = [a.shape[0] for a in arrays.values()]
+    return {"videos": len(records), "frames": int(sum(counts)), "bytes": out.stat().st_size,
+            "split_frames": {k: [counts[i] for i in v] for k, v in splits.items()}}
 
 
 class DecodedFile:

@@ -6,9 +6,11 @@ point), as in the authors' code; a released checkpoint's classifier rows follow 
 so a different order silently scrambles its predictions. The official SSv2 ``labels.json``
 already lists the labels in this order.
 
-Flip pairs. A horizontal flip turns "... from left to right" into "... from right to left"
-and "Turning the camera left ..." into "... right ...". The pairs are derived from the label
-names: swapping the words ``left`` and ``right`` in a name must give another existing name.
+Flip pairs. A horizontal flip turns "... from left to right" into "... from right to left",
+"Turning the camera left ..." into "... right ..." and "... clockwise" into "...
+counterclockwise". The pairs are derived from the label names: swapping the words ``left``
+and ``right`` (or ``clockwise`` and ``counterclockwise``) in a name must give another
+existing name.
 On the 174 Something labels this yields exactly 86<->87, 93<->94 and 166<->167
 ("pulling it right out" has no partner, so it is not a direction class).
 """
@@ -20,14 +22,18 @@ from pathlib import Path
 
 from .manifest import AnnotationError
 
-_LEFT_RIGHT = re.compile(r"\b(left|right|Left|Right|LEFT|RIGHT)\b")
-_SWAP = {"left": "right", "right": "left", "Left": "Right", "Right": "Left",
-         "LEFT": "RIGHT", "RIGHT": "LEFT"}
+_SWAP = {"left": "right", "right": "left", "clockwise": "counterclockwise", "counterclockwise": "clockwise"}
+_MIRRORED = re.compile(r"\b(" + "|".join(_SWAP) + r")\b", re.IGNORECASE)
+
+
+def _same_case(word: str, like: str) -> str:
+    return word.upper() if like.isupper() else word.capitalize() if like[0].isupper() else word
 
 
 def mirror_name(name: str) -> str:
-    """The label name with the words left/right exchanged (same case)."""
-    return _LEFT_RIGHT.sub(lambda m: _SWAP[m.group(0)], name)
+    """The label name with the words left/right (and clockwise/counterclockwise) exchanged,
+    in the same case."""
+    return _MIRRORED.sub(lambda m: _same_case(_SWAP[m.group(0).lower()], m.group(0)), name)
 
 
 def flip_label_map(class_names: list[str]) -> list[int]:

@@ -173,3 +173,22 @@ def test_decoded_file_gives_the_same_clips(smoke_dataset, tmp_path):
         assert ds[3]["clip"] is not None and 3 in ds._cache    # read from the file, not decoded
     finally:
         dataset_module.open_media = original
+
+
+def test_evenly_spaced_subset_keeps_every_class():
+    """A list that cycles through the classes (as the generated validation lists do): every
+    k-th index would pick only some classes; the labelled subset keeps all of them, balanced."""
+    from collections import Counter
+
+    from ean.data.dataset import evenly_spaced
+
+    labels = [i % 18 for i in range(900)]
+    plain = evenly_spaced(900, 300)
+    assert len({labels[i] for i in plain}) == 6          # the trap: 900 / 300 = 3 divides 18
+    balanced = evenly_spaced(900, 306, labels)
+    counts = Counter(labels[i] for i in balanced)
+    assert len(counts) == 18 and set(counts.values()) == {17}
+    assert balanced == sorted(set(balanced))
+    assert evenly_spaced(900, 0, labels) == list(range(900))
+    with pytest.raises(ValueError, match="labels"):
+        evenly_spaced(10, 5, [0, 1])

@@ -26,6 +26,7 @@ def test_synthetic_classes_have_mirror_pairs():
         ("Pushing something from left to right", "Pushing something from right to left"),
         ("Turning the camera left while filming something",
          "Turning the camera right while filming something"),
+        ("Spinning something clockwise", "Spinning something counterclockwise"),
     }
 
 

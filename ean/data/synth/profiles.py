@@ -14,6 +14,8 @@ class SynthProfile:
     """Parameters of one generated dataset.
 
     Attributes:
+        classes: the class set (``ean.data.synth.scene.CLASS_SETS``): ``something``,
+            ``kinetics``, ``diving`` or ``stills``.
         train_per_class, val_per_class: clips per class in each split (exactly balanced).
         height, width: frame size in pixels (even, for H.264 yuv420p).
         frames: (min, max) frames per clip, inclusive.
@@ -30,6 +32,7 @@ class SynthProfile:
     """
 
     name: str
+    classes: str
     train_per_class: int
     val_per_class: int
     height: int
@@ -52,6 +55,10 @@ class SynthProfile:
                              f"{self.height}x{self.width}")
         if not 2 <= self.frames[0] <= self.frames[1]:
             raise ValueError(f"profile {self.name}: bad frame range {self.frames}")
+        from .scene import CLASS_SETS
+        if self.classes not in CLASS_SETS:
+            raise ValueError(f"profile {self.name}: unknown class set {self.classes!r}; "
+                             f"choose from {', '.join(CLASS_SETS)}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -61,27 +68,41 @@ class SynthProfile:
 
 
 # The embedded study's rendering: large objects (3x size range), no distractors, little
-# noise, so that tiny networks learn it in minutes; the event duration still varies 4x.
-_STUDY = dict(height=48, width=64, frames=(20, 28), size=(0.2, 0.6), distance=(0.4, 0.7),
-              distractors=(0, 0), noise_std=1.0, background_contrast=15.0)
+# noise, so that tiny networks learn it in minutes. Clips are as long as Something V1's at
+# 12 fps (36-72 frames: T = 16 segments of L = 5 frames still have 2-4 random starts each);
+# the event starts at a random time and lasts 20-80 % of the clip.
+_STUDY = dict(height=36, width=48, frames=(36, 72), size=(0.2, 0.6), distance=(0.4, 0.7),
+              duration=(0.2, 0.8), distractors=(0, 0), noise_std=1.0, background_contrast=15.0)
+_STILLS = dict(height=36, width=48, frames=(8, 8), size=(0.2, 0.5), distractors=(0, 0),
+               noise_std=1.0, background_contrast=15.0)
+_DIVING = dict(_STUDY, frames=(64, 96), size=(0.2, 0.4))
 
 PROFILES: dict[str, SynthProfile] = {
     # a few clips per class, tiny frames: for tests (seconds)
-    "smoke": SynthProfile("smoke", train_per_class=3, val_per_class=1, height=48, width=64,
-                          frames=(16, 24), size=(0.09, 0.6), distractors=(0, 1)),
-    # the embedded CPU study (dvc repro): 432 training / 180 validation clips, ~5 s on 2 cores
-    "default": SynthProfile("default", train_per_class=24, val_per_class=10, **_STUDY),
-    # the study's stand-in for ImageNet: a disjoint set (generated with another seed) on which
-    # one network is trained once; every variant starts from its 2D weights
-    "pretrain": SynthProfile("pretrain", train_per_class=60, val_per_class=5, **_STUDY),
+    "smoke": SynthProfile("smoke", "something", train_per_class=3, val_per_class=1, height=36, width=48,
+                          frames=(36, 44), size=(0.15, 0.6), distractors=(0, 1)),
+    # the embedded CPU study (dvc repro): 720 training / 900 validation clips
+    "default": SynthProfile("default", "something", train_per_class=40, val_per_class=50, **_STUDY),
     # the `study` profile of the pipeline (a bigger machine): more clips, same rendering
-    "study": SynthProfile("study", train_per_class=100, val_per_class=30, **_STUDY),
+    "study": SynthProfile("study", "something", train_per_class=150, val_per_class=100, **_STUDY),
+    # the stand-in for ImageNet: still images (which shape, how many), 8 per file, nothing
+    # in common with the action classes; one network is trained on them once and every
+    # variant starts from its 2D weights
+    "pretrain": SynthProfile("pretrain", "stills", train_per_class=100, val_per_class=10, **_STILLS),
+    "pretrain_smoke": SynthProfile("pretrain_smoke", "stills", train_per_class=4, val_per_class=1, **_STILLS),
+    # the stand-ins for Kinetics-400 (appearance) and Diving48 (three ordered sub-motions)
+    "kinetics": SynthProfile("kinetics", "kinetics", train_per_class=40, val_per_class=25, **_STUDY),
+    "kinetics_smoke": SynthProfile("kinetics_smoke", "kinetics", train_per_class=3, val_per_class=1, **_STUDY),
+    "kinetics_study": SynthProfile("kinetics_study", "kinetics", train_per_class=150, val_per_class=80, **_STUDY),
+    "diving": SynthProfile("diving", "diving", train_per_class=40, val_per_class=25, **_DIVING),
+    "diving_smoke": SynthProfile("diving_smoke", "diving", train_per_class=3, val_per_class=1, **_DIVING),
+    "diving_study": SynthProfile("diving_study", "diving", train_per_class=150, val_per_class=80, **_DIVING),
     # harder and larger: distractors, noise, 8x object-size range, 96x128 frames
-    "hard": SynthProfile("hard", train_per_class=110, val_per_class=20, height=96,
-                         width=128, frames=(28, 40)),
+    "hard": SynthProfile("hard", "something", train_per_class=110, val_per_class=20, height=96,
+                         width=128, frames=(36, 72)),
     # GPU-sized
-    "large": SynthProfile("large", train_per_class=600, val_per_class=100, height=144,
-                          width=192, frames=(32, 48)),
+    "large": SynthProfile("large", "something", train_per_class=600, val_per_class=100, height=144,
+                          width=192, frames=(36, 72)),
 }
 
 

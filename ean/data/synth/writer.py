@@ -26,9 +26,9 @@ import numpy as np
 
 from ..config import DataConfig
 from .profiles import SynthProfile, get_profile
-from .scene import CLASS_NAMES, CLASS_PROGRAMS, ClipSpec, make_spec, render
+from .scene import CLASS_SETS, ClipSpec, class_names, make_spec, render
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SPLITS = ("train", "validation")
 _SPLIT_CODE = {"train": 0, "validation": 1}
 ID_BASE = {"train": 100000, "validation": 500000}
@@ -44,7 +44,7 @@ class ClipJob:
 
 def jobs_for(prof: SynthProfile) -> list[ClipJob]:
     """All clips of a profile: class ``k % C`` for clip ``k`` (exactly balanced)."""
-    C = len(CLASS_NAMES)
+    C = len(class_names(prof.classes))
     out = []
     for split in SPLITS:
         n = (prof.train_per_class if split == "train" else prof.val_per_class) * C
@@ -52,11 +52,12 @@ def jobs_for(prof: SynthProfile) -> list[ClipJob]:
     return out
 
 
-def clip_spec(job: ClipJob, prof: SynthProfile, seed: int) -> ClipSpec:
-    """The spec of one clip: depends only on (seed, split, k) and the profile."""
+def clip_spec(job: ClipJob, prof: SynthProfile, seed: int, zoom: float = 1.0, rate: float = 1.0) -> ClipSpec:
+    """The spec of one clip: depends only on (seed, split, k) and the profile; ``zoom`` and
+    ``rate`` re-render the same clip zoomed or at another frame rate."""
     rng = np.random.Generator(np.random.PCG64(
         np.random.SeedSequence([seed, _SPLIT_CODE[job.split], job.k])))
-    return make_spec(job.label, rng, prof)
+    return make_spec(job.label, rng, prof, zoom=zoom, rate=rate)
 
 
 def encode_mp4(frames: np.ndarray, path: str | os.PathLike, fps: int = 12, crf: int = 20) -> None:
@@ -98,8 +99,8 @@ def _make_clip(args: tuple[ClipJob, SynthProfile, int, str]) -> tuple[ClipJob, d
     return job, spec.stats, made
 
 
-def _entry(job: ClipJob, spec_objects: list[str]) -> dict:
-    name = CLASS_NAMES[job.label]
+def _entry(job: ClipJob, spec_objects: list[str], names: list[str]) -> dict:
+    name = names[job.label]
     template = name.replace("something", "[something]")
     filled = name
     for obj in spec_objects:
@@ -127,7 +128,7 @@ def generate(out: str | os.PathLike, profile: str | SynthProfile = "default", se
     out_p = Path(out)
     (out_p / "videos").mkdir(parents=True, exist_ok=True)
     meta = {"generator": "ean.data.synth", "version": FORMAT_VERSION, "seed": seed,
-            "profile": prof.to_dict(), "classes": CLASS_NAMES}
+            "profile": prof.to_dict(), "classes": class_names(prof.classes)}
     meta_path = out_p / "synth.json"
     if meta_path.exists():
         old = json.loads(meta_path.read_text())
@@ -159,7 +160,8 @@ def generate(out: str | os.PathLike, profile: str | SynthProfile = "default", se
     bar.close()
     elapsed = time.perf_counter() - t0
 
-    labels = {name: str(i) for i, name in enumerate(CLASS_NAMES)}
+    names = class_names(prof.classes)
+    labels = {name: str(i) for i, name in enumerate(names)}
     _write_json(out_p / "labels.json", labels)
     for split in SPLITS:
         entries = []
@@ -167,8 +169,8 @@ def generate(out: str | os.PathLike, profile: str | SynthProfile = "default", se
             if j.split == split:
                 spec = clip_spec(j, prof, seed)
                 objs = [f"{tr.colour} {tr.shape}" for tr in spec.tracks if tr.role == "actor"]
-                n_some = CLASS_NAMES[j.label].count("something")
-                entries.append(_entry(j, (objs * 2)[:n_some]))
+                n_some = names[j.label].count("something")
+                entries.append(_entry(j, (objs * 2)[:n_some], names))
         _write_json(out_p / f"{split}.json", entries)
     stats = summarize(jobs, results, prof)
     stats.update({"seed": seed, "generated_clips": made, "seconds": round(elapsed, 2),
@@ -184,7 +186,9 @@ def summarize(jobs: list[ClipJob], results: dict, prof: SynthProfile) -> dict:
         return {"min": round(float(v.min()), 2), "mean": round(float(v.mean()), 2),
                 "max": round(float(v.max()), 2), "max/min": round(float(v.max() / v.min()), 2) if v.min() > 0 else None}
 
-    out = {"profile": prof.name, "num_classes": len(CLASS_NAMES),
+    names = class_names(prof.classes)
+    programs = CLASS_SETS[prof.classes]
+    out = {"profile": prof.name, "classes": prof.classes, "num_classes": len(names),
            "height": prof.height, "width": prof.width, "fps": prof.fps, "splits": {},
            "per_class": {}}
     for split in SPLITS:
@@ -199,12 +203,14 @@ def summarize(jobs: list[ClipJob], results: dict, prof: SynthProfile) -> dict:
             "speed_px_per_frame": rng_of([s["speed_px_per_frame"] for s in sel]),
             "distractors": rng_of([s["distractors"] for s in sel]),
         }
-    for label, name in enumerate(CLASS_NAMES):
+    for label, name in enumerate(names):
         sel = [results[j] for j in jobs if j.label == label and j.split == "train"]
         out["per_class"][name] = {
-            "index": label, "program": CLASS_PROGRAMS[name],
+            "index": label, "program": programs[name][0],
             "train": len(sel),
             "val": sum(1 for j in jobs if j.label == label and j.split == "validation"),
+            "size_px": rng_of([s["size_px"] for s in sel]),
+            "event_frames": rng_of([s["event_frames"] for s in sel]),
             "size_ratio": rng_of([s["size_px"] for s in sel])["max/min"],
             "speed_ratio": rng_of([s["speed_px_per_frame"] for s in sel])["max/min"],
             "duration_ratio": rng_of([s["event_frames"] for s in sel])["max/min"],
