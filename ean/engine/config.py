@@ -101,8 +101,21 @@ class EvalConfig:
     """Videos per batch (per process) when evaluating."""
     every: int = 1
     """Validate every N epochs during training (0: only after the last epoch)."""
+    extra_protocols: list[str] = field(default_factory=list)
+    """More protocols evaluated on the validation set once training is complete, each written
+    to ``val_scores_<protocol>.npz`` and recorded in ``summary.json`` (e.g. ``[2clip]`` for
+    Table 4's two-clip row)."""
+    subset: int = 0
+    """Validations before the last epoch use about this many videos (every k-th of the
+    validation list, so the classes stay balanced); 0: all. The validation after the last
+    epoch, whose scores are saved, always uses every video."""
 
     def validate(self) -> None:
+        if self.subset < 0:
+            raise UserError(f"eval.subset must be >= 0, got {self.subset}")
+        bad = [p for p in self.extra_protocols if p not in PROTOCOLS]
+        if bad:
+            raise UserError(f"eval.extra_protocols: {bad} not among {list(PROTOCOLS)}")
         if self.protocol not in PROTOCOLS:
             raise UserError(f"eval.protocol must be one of {list(PROTOCOLS)}, got {self.protocol!r}")
         if self.aggregate not in AGGREGATES:

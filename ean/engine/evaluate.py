@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from ean.engine import distributed
 from ean.engine.hardware import autocast
 from ean.engine.metrics import aggregate_views, classification_report
+from ean.engine.scores import load_scores, save_scores  # noqa: F401  (the scores file's home)
 
 
 @dataclass
@@ -101,52 +102,6 @@ def _merge(parts, aggregate, num_views) -> EvalResult:
     if aggregate == "logits" and len(unique):
         loss = float(F.cross_entropy(torch.from_numpy(all_scores), torch.from_numpy(all_labels)))
     return EvalResult(all_scores, all_labels, unique, loss, skipped, num_views)
-
-
-def save_scores(path: str | Path, result: EvalResult, class_names, meta: dict | None = None) -> Path:
-    """Per-video scores for ``ean ensemble`` and the notebooks (.npz).
-
-    Arrays: ``scores`` (N, K) float32, ``labels`` (N,), ``indices`` (N,) dataset indices,
-    ``class_names`` (K,), ``predictions`` (N,), ``confusion`` (K, K); plus ``aggregate``,
-    ``num_views`` and any ``meta`` entries (strings / numbers).
-    """
-    from ean.engine.checkpoint import atomic_write_bytes
-    import io
-
-    path = Path(path)
-    k = result.scores.shape[1] if result.scores.ndim == 2 else len(class_names or [])
-    rep = classification_report(result.scores, result.labels, class_names)
-    arrays = {
-        "scores": result.scores.astype(np.float32),
-        "labels": result.labels.astype(np.int64),
-        "indices": result.indices.astype(np.int64),
-        "predictions": result.scores.argmax(axis=1).astype(np.int64) if len(result.scores) else np.zeros(0, np.int64),
-        "confusion": rep["confusion"],
-        "class_names": np.array(list(class_names) if class_names else [str(i) for i in range(k)], dtype=str),
-        "num_views": np.array(result.num_views),
-    }
-    for key, value in (meta or {}).items():
-        arrays[key] = np.array(value)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
-
-
-def load_scores(path: str | Path) -> dict:
-    """Read a scores file written by :func:`save_scores` (no pickles are loaded)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"scores file not found: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            out = {key: data[key] for key in data.files}
-    except Exception as exc:
-        raise ValueError(f"{path}: not a readable scores file ({exc})") from None
-    missing = [key for key in ("scores", "labels", "indices") if key not in out]
-    if missing:
-        raise ValueError(f"{path}: not a scores file, it lacks {missing}")
-    return out
 
 
 def evaluate_checkpoint(checkpoint: str | Path, data_overrides: dict | None = None, protocol: str = "1clip",

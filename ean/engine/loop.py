@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -46,7 +47,7 @@ RESUMABLE_CHANGES = ("data.root", "data.num_workers", "data.pin_memory", "data.d
                      "runtime.max_steps", "runtime.device", "runtime.detect_anomaly")
 
 METRIC_FIELDS = ("epoch", "step", "lr", "train_loss", "train_top1", "val_loss", "val_top1", "val_top5",
-                 "val_mean_class_acc", "epoch_time_s", "train_clips_per_s")
+                 "val_mean_class_acc", "val_videos", "val_subset_top1", "epoch_time_s", "train_clips_per_s")
 
 
 class TrainingDiverged(RuntimeError):
@@ -169,13 +170,23 @@ class Trainer:
                                          num_workers=d.num_workers, distributed=self.info.enabled)
         self.val_loader = build_loader(self.val_set, cfg.eval.batch_size, train=False, seed=seed,
                                        num_workers=d.num_workers, distributed=self.info.enabled)
+        # validations before the last epoch may use an evenly spaced subset (eval.subset)
+        self.monitor_loader = self.val_loader
+        if 0 < cfg.eval.subset < len(self.val_set):
+            from ean.data.dataset import DatasetSubset, evenly_spaced
+
+            labels = [r.label for r in self.val_set.manifest.records]   # class-balanced subset
+            subset = DatasetSubset(self.val_set, evenly_spaced(len(self.val_set), cfg.eval.subset, labels))
+            self.monitor_loader = build_loader(subset, cfg.eval.batch_size, train=False, seed=seed,
+                                               num_workers=0, distributed=self.info.enabled)
 
     def _build_model(self) -> None:
         if self.model_factory is not None:
             model = self.model_factory(self.cfg.model)
         else:
             from ean.models.ean import build_model
-            model = build_model(self.cfg.model)
+            # paired runs: a part's initial weights depend only on (seed, its path)
+            model = build_model(self.cfg.model, init_seed=self.cfg.runtime.seed)
         self.num_params = sum(p.numel() for p in model.parameters())
         self.model, self.forward = prepare_model(model, self.cfg.runtime, self.device, self.info, self.log)
 
@@ -297,6 +308,8 @@ class Trainer:
             self.stop.restore()
             if self.tb is not None:
                 self.tb.close()
+        if self.epoch >= cfg.optim.epochs:
+            self._evaluate_protocols()
         summary = self._summary(time.time() - started, clips_seen / train_time if train_time else float("nan"))
         distributed.barrier(self.info)
         return summary
@@ -423,9 +436,10 @@ class Trainer:
         return loss_value, correct, int(labels.shape[0])
 
     # ------------------------------------------------------------------------ epoch end
-    def _validate(self) -> EvalResult:
+    def _validate(self, full: bool = True) -> EvalResult:
         rng = torch.get_rng_state()
-        result = evaluate(self.model, self.val_loader, self.device, self.dtype, self.cfg.eval.aggregate,
+        loader = self.val_loader if full else self.monitor_loader
+        result = evaluate(self.model, loader, self.device, self.dtype, self.cfg.eval.aggregate,
                           chunk=self.cfg.eval.batch_size, info=self.info, progress=self.cfg.runtime.progress,
                           desc=f"validate epoch {self.epoch + 1}")
         torch.set_rng_state(rng)
@@ -438,21 +452,24 @@ class Trainer:
         do_eval = (every and epoch_done % every == 0) or epoch_done == cfg.optim.epochs
         row = {"epoch": epoch_done, "step": self.global_step, "lr": stats["lr"], "train_loss": stats["loss"],
                "train_top1": stats["top1"], "val_loss": None, "val_top1": None, "val_top5": None,
-               "val_mean_class_acc": None, "epoch_time_s": stats["time"],
+               "val_mean_class_acc": None, "val_videos": None, "val_subset_top1": None, "epoch_time_s": stats["time"],
                "train_clips_per_s": stats["clips"] / stats["time"] if stats["time"] else None}
         is_best = False
         result = None
+        full = epoch_done == cfg.optim.epochs or self.monitor_loader is self.val_loader
         if do_eval:
-            result = self._validate()
+            result = self._validate(full)
             rep = result.report(self.class_names)
             row.update(val_loss=rep["loss"], val_top1=rep["top1"], val_top5=rep["top5"],
-                       val_mean_class_acc=rep["mean_class_acc"])
-            self.last_eval = {"epoch": epoch_done, "top1": rep["top1"], "top5": rep["top5"],
-                              "mean_class_acc": rep["mean_class_acc"], "loss": rep["loss"],
-                              "num_videos": rep["num_videos"], "num_skipped": rep["num_skipped"]}
-            if self.best is None or rep["top1"] > self.best["top1"]:
-                self.best = dict(self.last_eval)
-                is_best = True
+                       val_mean_class_acc=rep["mean_class_acc"], val_videos=rep["num_videos"],
+                       val_subset_top1=self._subset_top1(result) if full else rep["top1"])
+            if full:
+                self.last_eval = {"epoch": epoch_done, "top1": rep["top1"], "top5": rep["top5"],
+                                  "mean_class_acc": rep["mean_class_acc"], "loss": rep["loss"],
+                                  "num_videos": rep["num_videos"], "num_skipped": rep["num_skipped"]}
+                if self.best is None or rep["top1"] > self.best["top1"]:
+                    self.best = dict(self.last_eval)
+                    is_best = True
         self.history.append(row)
         self.epoch, self.batch_in_epoch = epoch_done, 0
         path = self.save(epoch_end=True, is_best=is_best)
@@ -463,7 +480,7 @@ class Trainer:
             self.log(counter.report())
         if self.info.is_main:
             self._write_metrics()
-            if result is not None:
+            if result is not None and full:
                 save_scores(self.run_dir / "val_scores.npz", result, self.class_names,
                             {"protocol": "1clip", "aggregate": cfg.eval.aggregate, "epoch": epoch_done})
             if self.tb is not None:
@@ -473,13 +490,55 @@ class Trainer:
             message = (f"epoch {epoch_done}/{cfg.optim.epochs}: train loss {stats['loss']:.4f} "
                        f"top-1 {stats['top1']:.1f}%")
             if result is not None:
-                message += (f" | val loss {row['val_loss']:.4f} top-1 {row['val_top1']:.1f}% "
+                subset = "" if full else f" ({rep['num_videos']} videos)"
+                message += (f" | val{subset} loss {row['val_loss']:.4f} top-1 {row['val_top1']:.1f}% "
                             f"top-5 {row['val_top5']:.1f}%{' (best)' if is_best else ''}")
             if stats["skipped"]:
                 message += f" | {stats['skipped']} unreadable training videos skipped"
             self.log(message + f" | {row['train_clips_per_s'] or 0:.1f} clips/s -> {path.name}")
             self._log_line(message)
         counter.check()  # too many unreadable videos: stop (after the checkpoint)
+
+    def _subset_top1(self, result: EvalResult) -> float:
+        """Top-1 of a full validation on the videos of the ``eval.subset`` validations, so
+        that the last point of the curve compares with the earlier ones on the same videos."""
+        subset = getattr(self.monitor_loader.dataset, "indices", None)
+        if subset is None or not len(result.indices):
+            return float(100.0 * (result.scores.argmax(1) == result.labels).mean()) if len(result.indices) else float("nan")
+        keep = np.isin(result.indices, np.asarray(subset))
+        return float(100.0 * (result.scores[keep].argmax(1) == result.labels[keep]).mean())
+
+    def _evaluate_protocols(self) -> None:
+        """After the last epoch: the validation set under ``eval.protocol`` (when it is not the
+        1-clip view of the validations) and each of ``eval.extra_protocols``; each writes
+        ``val_scores_<protocol>.npz`` once."""
+        from ean.data import build_dataset, build_loader
+        from ean.engine.config import PROTOCOLS
+
+        cfg = self.cfg
+        wanted = [p for p in dict.fromkeys([cfg.eval.protocol, *cfg.eval.extra_protocols]) if p != "1clip"]
+        self.protocol_results = dict(getattr(self, "protocol_results", {}) or {})
+        for protocol in wanted:
+            path = self.run_dir / f"val_scores_{protocol}.npz"
+            if protocol in self.protocol_results and path.is_file():
+                continue
+            clips, crops = PROTOCOLS[protocol]
+            dataset = build_dataset(cfg.data, train=False, num_clips=clips, num_crops=crops)
+            loader = build_loader(dataset, cfg.eval.batch_size, train=False, seed=cfg.data.seed,
+                                  num_workers=cfg.data.num_workers, distributed=self.info.enabled)
+            rng = torch.get_rng_state()
+            result = evaluate(self.model, loader, self.device, self.dtype, cfg.eval.aggregate,
+                              chunk=cfg.eval.batch_size, info=self.info, progress=cfg.runtime.progress,
+                              desc=f"evaluate {protocol}")
+            torch.set_rng_state(rng)
+            rep = result.report(self.class_names)
+            self.protocol_results[protocol] = {"top1": rep["top1"], "top5": rep["top5"],
+                                               "num_videos": rep["num_videos"], "views": result.num_views}
+            if self.info.is_main:
+                save_scores(path, result, self.class_names,
+                            {"protocol": protocol, "aggregate": cfg.eval.aggregate, "epoch": self.epoch})
+                self.log(f"{protocol}: top-1 {rep['top1']:.1f}% top-5 {rep['top5']:.1f}% "
+                         f"({result.num_views} views per video) -> {path.name}")
 
     def _write_metrics(self) -> None:
         buffer = io.StringIO()
@@ -505,6 +564,8 @@ class Trainer:
             "completed": self.epoch >= self.cfg.optim.epochs,
             "best": self.best,
             "last": self.last_eval,
+            "protocols": {"1clip": self.last_eval, **(getattr(self, "protocol_results", {}) or {})},
+            "final_protocol": self.cfg.eval.protocol,
             "last_train": {"loss": last["train_loss"], "top1": last["train_top1"]} if last else None,
             "wall_time_s": wall,
             "train_clips_per_s": clips_per_s,

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ean.models.config import EABConfig
+from ean.models.init import scope
 from ean.models.layers import PointwiseConv2d, SafeBatchNorm3d, zero_init_
 from ean.models.ops import avg_pool_3d, max_pool_3d, temporal_conv, to_video
 
@@ -210,35 +211,39 @@ class EAB(nn.Module):
         factorised = cfg.spatial == "1+1"
         kernels = self._kernels()
 
-        self.compress = nn.Conv2d(channels, mid, 1, groups=cfg.conv_groups, bias=False)
-        self.pool_conv = nn.Conv2d(mid, mid, 1, bias=False) if cfg.pool != "none" else None
+        with scope("compress"):
+            self.compress = nn.Conv2d(channels, mid, 1, groups=cfg.conv_groups, bias=False)
+            nn.init.kaiming_normal_(self.compress.weight, mode="fan_out", nonlinearity="relu")
+        with scope("pool_conv"):
+            self.pool_conv = nn.Conv2d(mid, mid, 1, bias=False) if cfg.pool != "none" else None
+            if self.pool_conv is not None:
+                nn.init.kaiming_normal_(self.pool_conv.weight, mode="fan_out", nonlinearity="relu")
         scale1_conv = semantics == "paper"
-        self.stage1 = KernelGroups(self.first, self.sizes, kernels, factorised, scale1_conv)
+        with scope("stage1"):
+            self.stage1 = KernelGroups(self.first, self.sizes, kernels, factorised, scale1_conv)
         self.inter_bn = nn.BatchNorm2d(mid)
-        self.stage2 = KernelGroups(second, self.sizes, kernels, factorised, scale1_conv)
-        self.expand = nn.Conv2d(mid, channels, 1, groups=cfg.conv_groups, bias=False)
+        with scope("stage2"):
+            self.stage2 = KernelGroups(second, self.sizes, kernels, factorised, scale1_conv)
+        with scope("expand"):
+            self.expand = nn.Conv2d(mid, channels, 1, groups=cfg.conv_groups, bias=False)
+            if semantics == "authors":  # PyTorch default init, scaled by 0.01
+                with torch.no_grad():
+                    self.expand.weight.mul_(0.01)
+            else:  # the paper: zero init keeps the pretrained backbone's behaviour
+                zero_init_(self.expand)
 
         fusion = "identity" if cfg.block in ("incep", "s_block", "l_block") else cfg.fusion
         self.fusion = fusion
         # ESP-Net reads the bottleneck S (authors) or the block input X (paper, Eq. 3)
         self.esp_on_input = semantics == "paper"
         esp_in = channels if self.esp_on_input else mid
-        self.esp = ESPNet(esp_in, mid, cfg.esp_reduction, semantics) if fusion == "dynamic" else None
+        with scope("esp"):
+            self.esp = ESPNet(esp_in, mid, cfg.esp_reduction, semantics) if fusion == "dynamic" else None
         self.static_matrix = nn.Parameter(torch.eye(mid)) if fusion == "static" else None
         if fusion == "shuffle":
             self.register_buffer("shuffle_index", _shuffle_permutation(self.sizes), persistent=False)
         else:
             self.shuffle_index = None
-
-        for conv in (self.compress, self.pool_conv):
-            if conv is not None:
-                nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
-        if semantics == "authors":  # PyTorch default init, scaled by 0.01
-            self.expand.reset_parameters()
-            with torch.no_grad():
-                self.expand.weight.mul_(0.01)
-        else:  # the paper: zero init keeps the pretrained backbone's behaviour
-            zero_init_(self.expand)
 
     def _kernels(self) -> list[tuple[int, int]]:
         """(taps, dilation) per kernel group."""

@@ -17,6 +17,8 @@ from torch import Tensor
 from ean.models.backbone import ResNetBackbone
 from ean.models.config import ModelConfig
 from ean.models.eab import EAB
+from ean.models.init import init_seed as init_seed_scope
+from ean.models.init import scope
 from ean.models.lmc import LatentMotionCode
 from ean.models.ops import to_video
 from ean.models.soi_tr import SOITransformer
@@ -49,23 +51,29 @@ class EAN(nn.Module):
         super().__init__()
         cfg.validate()
         self.cfg = cfg
-        self.backbone = ResNetBackbone(cfg.backbone)
+        with scope("backbone"):
+            self.backbone = ResNetBackbone(cfg.backbone)
         channels = self.backbone.stage_channels
         strides = self.backbone.stage_strides
-        self.lmc = (LatentMotionCode(cfg, channels[1], strides[1]) if cfg.lmc.enabled else None)
-        self.eabs = nn.ModuleDict({str(s): EAB(channels[s], cfg.eab, cfg.semantics)
-                                   for s in sorted(cfg.eab.stages)})
+        with scope("lmc"):
+            self.lmc = (LatentMotionCode(cfg, channels[1], strides[1]) if cfg.lmc.enabled else None)
+        self.eabs = nn.ModuleDict()
+        for s in sorted(cfg.eab.stages):
+            with scope(f"eabs.{s}"):
+                self.eabs[str(s)] = EAB(channels[s], cfg.eab, cfg.semantics)
         self.sois = nn.ModuleDict()
         for s in cfg.soi.stages:
             size = math.ceil(cfg.input_size / strides[s])
-            self.sois[str(s)] = SOITransformer(channels[s], cfg.soi, cfg.semantics, cfg.num_segments,
-                                               (size, size), final=(s == 5), norm=cfg.soi_norm,
-                                               ffn_ratio=cfg.soi_ffn_ratio)
+            with scope(f"sois.{s}"):
+                self.sois[str(s)] = SOITransformer(channels[s], cfg.soi, cfg.semantics, cfg.num_segments,
+                                                   (size, size), final=(s == 5), norm=cfg.soi_norm,
+                                                   ffn_ratio=cfg.soi_ffn_ratio)
         self.feature_dim = channels[5]
         self.dropout = nn.Dropout(cfg.dropout)
-        self.fc = nn.Linear(channels[5], cfg.num_classes)
-        nn.init.normal_(self.fc.weight, 0.0, 0.001)
-        nn.init.zeros_(self.fc.bias)
+        with scope("fc"):
+            self.fc = nn.Linear(channels[5], cfg.num_classes)
+            nn.init.normal_(self.fc.weight, 0.0, 0.001)
+            nn.init.zeros_(self.fc.bias)
         if cfg.backbone.pretrained:
             self.backbone.load_imagenet(cfg.backbone.pretrained)
 
@@ -118,7 +126,10 @@ class EAN(nn.Module):
         return f
 
 
-def build_model(cfg: ModelConfig) -> EAN:
+def build_model(cfg: ModelConfig, init_seed: Optional[int] = None) -> EAN:
     """The model described by ``cfg`` (randomly initialised, or with the local ImageNet
-    backbone weights named in ``cfg.backbone.pretrained``)."""
-    return EAN(cfg)
+    backbone weights named in ``cfg.backbone.pretrained``). With ``init_seed`` every part
+    starts from weights that depend only on the seed and its path (``ean.models.init``):
+    two variants built with the same seed share the initial weights of their common parts."""
+    with init_seed_scope(init_seed):
+        return EAN(cfg)

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ean.models.config import SOIConfig
+from ean.models.init import scope
 from ean.models.layers import SafeBatchNorm1d
 from ean.models.ops import to_video
 
@@ -207,26 +208,31 @@ class SOITransformer(nn.Module):
         # authors: squeeze the map, then pool tokens from it; paper: pool tokens from X^5 + E
         # (Eqs. 4-5), then squeeze the tokens
         self.pool_first = semantics == "paper"
-        if self.pool_first:
-            self.squeeze = nn.Linear(channels, dim, bias=False)
-        else:
-            self.squeeze = nn.Conv2d(channels, dim, 1, bias=False)
-        nn.init.kaiming_normal_(self.squeeze.weight, mode="fan_out", nonlinearity="relu")
+        with scope("squeeze"):
+            if self.pool_first:
+                self.squeeze = nn.Linear(channels, dim, bias=False)
+            else:
+                self.squeeze = nn.Conv2d(channels, dim, 1, bias=False)
+            nn.init.kaiming_normal_(self.squeeze.weight, mode="fan_out", nonlinearity="relu")
         width = channels if self.pool_first else dim     # channels of the map tokens are pooled from
         self.width = width
-        self.saliency = SaliencyNet(width, cfg.num_objects, semantics) if cfg.regions == "saliency" else None
+        with scope("saliency"):
+            self.saliency = SaliencyNet(width, cfg.num_objects, semantics) if cfg.regions == "saliency" else None
         t, (h, w) = num_segments, map_size
-        if cfg.pos_embedding == "thw":
-            self.pos_embedding = nn.Parameter(torch.randn(width, t * h * w))
-            self.pos_shape = (t, h, w)
-        elif cfg.pos_embedding == "hw":
-            self.pos_embedding = nn.Parameter(torch.randn(width, h * w))
-            self.pos_shape = (1, h, w)
-        else:
-            self.pos_embedding = None
-        self.blocks = nn.ModuleList([TransformerBlock(dim, cfg.heads, semantics, norm, ffn_ratio)
-                                     for _ in range(cfg.depth)])
-        self.expand = nn.Linear(dim, channels, bias=False)
+        with scope("pos_embedding"):
+            if cfg.pos_embedding == "thw":
+                self.pos_embedding = nn.Parameter(torch.randn(width, t * h * w))
+                self.pos_shape = (t, h, w)
+            elif cfg.pos_embedding == "hw":
+                self.pos_embedding = nn.Parameter(torch.randn(width, h * w))
+                self.pos_shape = (1, h, w)
+            else:
+                self.pos_embedding = None
+        with scope("blocks"):
+            self.blocks = nn.ModuleList([TransformerBlock(dim, cfg.heads, semantics, norm, ffn_ratio)
+                                         for _ in range(cfg.depth)])
+        with scope("expand"):
+            self.expand = nn.Linear(dim, channels, bias=False)
         if cfg.merge == "residual_bn":
             self.out_bn = SafeBatchNorm1d(channels) if final else nn.BatchNorm2d(channels)
             nn.init.zeros_(self.out_bn.weight)

@@ -18,8 +18,11 @@ import torch
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-EASY_CLASSES = ["Moving something away from the camera", "Moving something towards the camera",
-                "Moving something up", "Moving something down"]
+# one class from each of four different pairs, so that even a frame-averaging TSN can tell
+# them apart (a mirror or time-reversed pair it cannot)
+EASY_CLASSES = ["Moving something towards the camera", "Moving something from left to right",
+                "Turning the camera left while filming something",
+                "Moving something and something closer to each other"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -40,7 +40,9 @@ def test_overrides_are_typed_yaml_values(tmp_path):
     assert cfg.optim.base_lr == 0.02 and cfg.optim.milestones == [2, 3]
     assert cfg.model.eab.fusion == "identity" and cfg.data.root == "/data/x"
     assert cfg.runtime.channels_last is True and cfg.optim.clip_grad_norm is None
-    assert cfg.optim.lr == pytest.approx(0.02 * 32 / 64)   # configs/study/base.yaml: batch 32
+    study = yaml.safe_load((REPO / "configs/study/base.yaml").read_text())["optim"]
+    assert cfg.optim.batch_size == study["batch_size"] and cfg.optim.base_batch == study["base_batch"]
+    assert cfg.optim.lr == pytest.approx(0.02 * study["batch_size"] / study["base_batch"])   # linear scaling
 
 
 def test_inherit_merges_deeply(tmp_path):

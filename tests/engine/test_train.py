@@ -299,3 +299,24 @@ def test_cli_reports_too_many_unreadable_videos_in_one_line(damaged_root, tmp_pa
     err = capsys.readouterr().err
     assert "ean train: error: 2 of 12 samples" in err and "data.max_skip_fraction=0.01" in err
     assert "videos/" in err and "Traceback" not in err  # the bad files are named
+
+
+def test_validation_subset_and_final_protocols(easy_root, tmp_path):
+    """eval.subset: the validations before the last epoch use that many videos, the last one
+    all of them (and only its scores are saved); eval.extra_protocols: evaluated once after
+    training, each into its own scores file and the summary."""
+    from ean.engine.evaluate import load_scores
+
+    # the 12 training videos (3 per class) as the validation list: a subset of 4 is one per class
+    raw = make_raw_config(easy_root, optim={"epochs": 3},
+                          data={"val_annotation": str(easy_root / "train.json")},
+                          eval={"every": 1, "subset": 4, "extra_protocols": ["2clip"]})
+    summary = train(build_config(raw), tmp_path / "run")
+    rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
+    assert [int(r["val_videos"]) for r in rows] == [4, 4, 12]
+    assert len(load_scores(tmp_path / "run" / "val_scores.npz")["indices"]) == 12
+    two = load_scores(tmp_path / "run" / "val_scores_2clip.npz")
+    assert int(two["num_views"]) == 2 and len(two["indices"]) == 12
+    assert summary["protocols"]["2clip"]["views"] == 2 and summary["last"]["num_videos"] == 12
+    with pytest.raises(UserError, match="extra_protocols"):
+        build_config(make_raw_config(easy_root, eval={"extra_protocols": ["3clip"]}))
