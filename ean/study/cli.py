@@ -4,7 +4,8 @@
     ean study pipeline [--check]              # dvc.yaml from params.yaml
     ean study status                          # which runs exist, accuracy so far
     ean study readme [--check]                # README results section from reports/
-    ean study data NAME | pretrain | train RUN | table ID   (what the DVC stages call)
+    ean study data NAME | pretrain | train RUN | train-variant VARIANT | train-all | table ID
+                                              (what the DVC stages call)
 """
 from __future__ import annotations
 
@@ -87,6 +88,27 @@ def _train(args) -> int:
     return 0
 
 
+def _train_variant(args) -> int:
+    from ean.study.stages import train_variant
+
+    summaries = train_variant(_params(args), args.variant, jobs=args.jobs, progress=not args.quiet)
+    for s in summaries:
+        last = s.get("last") or {}
+        print(f"{s['run_dir']}: top-1 {last.get('top1', float('nan')):.1f} after {s['epochs_done']} epochs "
+              f"({s['wall_time_s']:.0f} s)")
+    return 0
+
+
+def _train_all(args) -> int:
+    from ean.study.stages import train_all
+
+    for s in train_all(_params(args), jobs=args.jobs, progress=not args.quiet):
+        last = s.get("last") or {}
+        print(f"{s['run_dir']}: top-1 {last.get('top1', float('nan')):.1f} after {s['epochs_done']} epochs "
+              f"({s['wall_time_s']:.0f} s)")
+    return 0
+
+
 def _table(args) -> int:
     from ean.study.results import build_table
 
@@ -133,6 +155,15 @@ def register(subparsers) -> None:
     s.add_argument("run")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_train)
+    s = sub.add_parser("train-variant", help="train every seed of one variant (train.jobs at a time)")
+    s.add_argument("variant")
+    s.add_argument("--jobs", type=int, default=None, help="runs side by side (default: train.jobs)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_train_variant)
+    s = sub.add_parser("train-all", help="train every run on a pool of train.jobs workers, costliest first")
+    s.add_argument("--jobs", type=int, default=None, help="worker processes (default: train.jobs)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_train_all)
     s = sub.add_parser("table", help="build one table (01..10, paper_vs_code) from the finished runs")
     s.add_argument("id")
     s.add_argument("--out", default="reports/tables")

@@ -17,7 +17,12 @@ A profile is one YAML file under ``configs/study/profiles/`` (``smoke``, ``defau
     ``config`` (the TrainConfig every run starts from), ``set`` (dotted overrides),
     ``runs_dir`` (checkpoints, DVC-cached), ``reports_dir`` (per-run metrics, in git),
     ``launcher`` (the command that runs ``study train RUN``: ``ean``, or e.g.
-    ``torchrun --nproc_per_node 8 -m ean.engine`` on a GPU node).
+    ``torchrun --nproc_per_node 8 -m ean.engine`` on a GPU node), ``jobs`` / ``threads``
+    (runs side by side and the CPU threads they share) and ``stages``: ``variant`` (one
+    DVC stage per variant: changing a variant retrains only its runs) or ``pooled`` (one
+    stage for every run, ``jobs`` worker processes kept busy over all of them, longest
+    first: no per-stage start-up and no idle cores between variants, at the price of
+    retraining every run when any variant changes; the 30-minute ``default`` profile).
 ``variants``
     name -> ``{preset, set, seeds, dataset, config, label}``: one trained model per seed.
 ``tables``
@@ -37,6 +42,9 @@ from typing import Any, Optional
 import yaml
 
 from ean.cli import UserError
+
+TRAIN_STAGES = ("variant", "pooled")
+"""How the runs map onto DVC stages (``train.stages``)."""
 
 PROFILE_DIR = Path("configs/study/profiles")
 TABLE_IDS = ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "paper_vs_code")
@@ -59,6 +67,8 @@ class Dataset:
     seed: int = 0
     config: Optional[str] = None
     decoded: bool = False
+    label: str = ""
+    """What the set stands for, in the tables' column headers (e.g. "Kinetics-like stand-in")."""
 
     @property
     def generated(self) -> bool:
@@ -84,8 +94,11 @@ class Table:
     id: str
     dataset: Optional[str]
     rows: dict[str, Any]
-    """paper row -> a variant, a list of variants (an ensemble of their logits) or None."""
+    """paper row -> a variant (``variant@protocol``: its runs under another test protocol), a
+    list of them (an ensemble of their logits) or None."""
     missing: dict[str, str] = field(default_factory=dict)
+    reference: Optional[str] = None
+    """The row every other row is compared with (paired Δ with a CI, agreement)."""
 
 
 @dataclass
@@ -128,6 +141,7 @@ class StudyParams:
         out: list[str] = []
         for spec in self.tables[table].rows.values():
             for v in (spec if isinstance(spec, list) else [spec]):
+                v = None if v is None else v.partition("@")[0]
                 if v is not None and v not in out:
                     out.append(v)
         return out
@@ -152,7 +166,7 @@ def parse_params(raw: dict[str, Any], path: Path = Path("params.yaml")) -> Study
             raise UserError(f"{path}: missing section {key!r}")
     datasets = {}
     for name, d in raw["datasets"].items():
-        _check_keys(f"{path}: datasets.{name}", d, {"synth", "root", "seed", "config", "decoded"})
+        _check_keys(f"{path}: datasets.{name}", d, {"synth", "root", "seed", "config", "decoded", "label"})
         ds = Dataset(name, **d)
         if ds.generated == (ds.config is not None):
             raise UserError(f"{path}: datasets.{name} needs exactly one of 'synth' (a generated set) "
@@ -165,6 +179,9 @@ def parse_params(raw: dict[str, Any], path: Path = Path("params.yaml")) -> Study
         if key not in train:
             raise UserError(f"{path}: train.{key} is missing")
     train.setdefault("set", {})
+    train.setdefault("stages", "variant")
+    if train["stages"] not in TRAIN_STAGES:
+        raise UserError(f"{path}: train.stages must be one of {list(TRAIN_STAGES)}, got {train['stages']!r}")
     variants = {}
     for name, v in raw["variants"].items():
         v = dict(v or {})
@@ -186,13 +203,28 @@ def parse_params(raw: dict[str, Any], path: Path = Path("params.yaml")) -> Study
         tid = str(tid)
         if tid not in TABLE_IDS:
             raise UserError(f"{path}: tables.{tid}: tables are {', '.join(TABLE_IDS)}")
-        _check_keys(f"{path}: tables.{tid}", t, {"dataset", "rows", "missing"})
+        _check_keys(f"{path}: tables.{tid}", t, {"dataset", "rows", "missing", "reference"})
         rows = dict(t.get("rows") or {})
+        from ean.engine.config import PROTOCOLS
+
         for row, var in rows.items():
             for name in (var if isinstance(var, list) else [var]):
-                if name is not None and name not in variants:
-                    raise UserError(f"{path}: tables.{tid}.rows[{row!r}] names the unknown variant {name!r}")
-        tables[tid] = Table(tid, t.get("dataset"), rows, dict(t.get("missing") or {}))
+                if name is None:
+                    continue
+                base, _, protocol = name.partition("@")
+                if base not in variants:
+                    raise UserError(f"{path}: tables.{tid}.rows[{row!r}] names the unknown variant {base!r}")
+                if protocol and protocol not in PROTOCOLS:
+                    raise UserError(f"{path}: tables.{tid}.rows[{row!r}]: {protocol!r} is not a protocol "
+                                    f"({', '.join(PROTOCOLS)})")
+        reference = t.get("reference")
+        if reference is not None and reference not in rows:
+            raise UserError(f"{path}: tables.{tid}.reference {reference!r} is not one of its rows")
+        missing = dict(t.get("missing") or {})
+        for row, var in rows.items():
+            if var is None and row not in missing:
+                raise UserError(f"{path}: tables.{tid}.rows[{row!r}] is null: say why in tables.{tid}.missing")
+        tables[tid] = Table(tid, t.get("dataset"), rows, missing, reference)
     pretrain = raw.get("pretrain")
     if pretrain is not None:
         _check_keys(f"{path}: pretrain", pretrain, {"dataset", "config", "preset", "set", "out"})

@@ -6,8 +6,10 @@ DVC cannot take a list of dependencies from a parameter, so the stage list is ge
 ``complexity``           Params/FLOPs of every paper row at the paper's scale
 ``data_<name>``          generate (embedded sets) and validate each dataset
 ``pretrain``             the stand-in for ImageNet weights (embedded profiles)
-``train@<variant>-s<seed>``  a ``foreach`` over every (variant, seed) of the profile; a
+``train_<variant>``      every seed of one variant (``train.jobs`` runs side by side); a
                          variant used by several tables is trained once
+``train``                instead, with ``train.stages: pooled``: every run in one stage, on a
+                         pool of ``train.jobs`` workers
 ``table<NN>``, ``paper_vs_code``  the notebooks, run by Papermill, each depending only on
                          the runs its rows need
 ``fig<NN>_*``            the figure notebooks (Figs. 6, 7, 9, 10, 11-12), on the runs they read
@@ -68,24 +70,33 @@ def stages(params: StudyParams) -> dict[str, Any]:
             "plots": [{f"{reports}/pretrain_metrics.csv": {"cache": False, "x": "epoch", "y": "val_top1"}}],
         }
         train_deps.append(f"{p['out']}/backbone.pth")
-    items = {}
-    for run, (variant, seed) in params.runs().items():
-        v = params.variants[variant]
-        items[run] = {"variant": variant, "seed": seed, "data": _dataset_dep(params, v.dataset)}
-    run_reports = f"{reports}/runs/${{key}}"
-    out["train"] = {
-        "foreach": items,
-        "do": {
-            "cmd": f"{params.train.get('launcher', 'ean')} study train ${{key}}",
-            "deps": train_deps + ["${item.data}"],
-            "params": ["train", "variants.${item.variant}"],
-            "outs": [f"{params.runs_dir.as_posix()}/${{key}}",
-                     {f"{run_reports}/val_scores.npz": {"cache": False}},
-                     {f"{run_reports}/config.yaml": {"cache": False}}],
-            "metrics": [{f"{run_reports}/summary.json": {"cache": False}}],
-            "plots": [{f"{run_reports}/metrics.csv": {"cache": False, "x": "epoch", "y": "val_top1"}}],
-        },
-    }
+    runs_dir = params.runs_dir.as_posix()
+    launcher = params.train.get("launcher", "ean")
+    from ean.study.stages import run_protocols
+
+    pooled: dict[str, Any] = {"deps": list(train_deps), "params": ["train"], "outs": [], "metrics": [], "plots": []}
+    for name, v in params.variants.items():
+        runs = v.run_names()
+        scores = ["val_scores.npz", "config.yaml"] + [f"val_scores_{p}.npz" for p in run_protocols(params, v)]
+        stage = {
+            "cmd": f"{launcher} study train-variant {name} --quiet",
+            "deps": train_deps + [_dataset_dep(params, v.dataset)],
+            "params": ["train", f"variants.{name}"],
+            "outs": [f"{runs_dir}/{r}" for r in runs]
+            + [{f"{reports}/runs/{r}/{f}": {"cache": False}} for r in runs for f in scores],
+            "metrics": [{f"{reports}/runs/{r}/summary.json": {"cache": False}} for r in runs],
+            "plots": [{f"{reports}/runs/{r}/metrics.csv": {"cache": False, "x": "epoch", "y": "val_top1"}}
+                      for r in runs],
+        }
+        if params.train.get("stages", "variant") == "variant":
+            out[f"train_{name}"] = stage
+            continue
+        for key in ("outs", "metrics", "plots"):
+            pooled[key] += stage[key]
+        pooled["deps"] += [d for d in stage["deps"] if d not in pooled["deps"]]
+        pooled["params"].append(f"variants.{name}")
+    if pooled["outs"]:
+        out["train"] = {"cmd": f"{launcher} study train-all --quiet", **pooled}
     for tid in TABLE_IDS:
         if tid not in params.tables:
             continue
@@ -95,16 +106,35 @@ def stages(params: StudyParams) -> dict[str, Any]:
             "cmd": (f"mkdir -p {reports}/notebooks {reports}/tables && "
                     f"papermill --no-progress-bar notebooks/{nb}.ipynb {reports}/notebooks/{nb}.ipynb "
                     f"-p params_file params.yaml -p out_dir {reports}/tables -p train_missing False"),
-            "deps": [f"notebooks/{nb}.ipynb", "ean/study/results.py", "ean/study/plots.py",
+            "deps": [f"notebooks/{nb}.ipynb", "ean/study/results.py", "ean/study/plots.py", "ean/study/stats.py",
                      "ean/study/notebook.py", "ean/study/params.py", "ean/analysis/literature.py", "data/paper", "data/literature",
                      "reports/tables/complexity.csv"]
-            + [f"{reports}/runs/{r}/summary.json" for r in runs]
-            + [f"{reports}/runs/{r}/val_scores.npz" for r in runs if _needs_scores(params, tid)],
-            "outs": [{f"{reports}/tables/{nb}.md": {"cache": False}},
-                     {f"{reports}/tables/{nb}.csv": {"cache": False}},
-                     {f"{reports}/notebooks/{nb}.ipynb": {"cache": False}}],
+            + (["reports/tables/paper_readings.csv", "docs/paper_readings.md", "ean/analysis/paper_complexity.py"]
+               if tid == "paper_vs_code" else [])
+            + [f"{reports}/runs/{r}/metrics.csv" for r in runs]
+            + [f"{reports}/runs/{r}/val_scores.npz" for r in runs]
+            + [f"{reports}/runs/{r}/{f}" for r in runs for f in _protocol_files(params, tid, r)],
+            "outs": [{f"{reports}/tables/{nb}.{ext}": {"cache": False}}
+                     for ext in (("md", "csv") if tid == "paper_vs_code" else ("md", "csv", "png"))]
+            + [{f"{reports}/notebooks/{nb}.ipynb": {"cache": False}}],
         }
     out.update(figure_stages(params))
+    claim_runs = sorted({r for t in params.tables for v in params.table_variants(t)
+                         for r in params.variants[v].run_names()})
+    deps = ["notebooks/claims.ipynb", "ean/study", "data/paper", "data/literature"]
+    deps += [f"{reports}/runs/{r}/val_scores.npz" for r in claim_runs]
+    for stem, score in (("fig07_soi_saliency", "fig07_soi_saliency.json"), ("fig09_features", "fig09_features.json"),
+                        ("fig10_kernel_weights", "fig10_kernel_weights.json")):
+        if stem in out:
+            deps.append(f"{reports}/figures/{score}")
+    out["claims"] = {
+        "cmd": (f"mkdir -p {reports}/notebooks {reports}/tables && "
+                f"papermill --no-progress-bar notebooks/claims.ipynb {reports}/notebooks/claims.ipynb "
+                f"-p params_file params.yaml -p out_dir {reports}/tables -p train_missing False"),
+        "deps": deps,
+        "outs": [{f"{reports}/tables/claims.{ext}": {"cache": False}} for ext in ("md", "csv", "png")]
+        + [{f"{reports}/notebooks/claims.ipynb": {"cache": False}}],
+    }
     return out
 
 
@@ -112,12 +142,29 @@ def stages(params: StudyParams) -> dict[str, Any]:
 # checkpoint it loads, the images it writes)
 FIGURES = {
     "fig06_soi_classes": (["ean", "baseline_eab"], [], ["fig06_soi_classes.png"]),
-    "fig07_soi_saliency": ([], ["ean"], ["fig07_soi_saliency.png"]),
-    "fig09_features": ([], ["baseline", "ean"], ["fig09_features.png"]),
+    "fig07_soi_saliency": (["ean", "baseline_eab"], ["ean"], ["fig07_soi_saliency.png", "fig07_soi_saliency.json"]),
+    "fig09_features": (["ean", "baseline_eab"], ["baseline", "ean"],
+                       ["fig09_features.png", "fig09_grounding.png", "fig09_features.json"]),
     "fig10_kernel_weights": ([], ["ean"], ["fig10_kernel_weights_anchor.png",
-                                           "fig10_kernel_weights_population.png"]),
-    "fig11_failures": (["ean"], ["ean"], [f"fig11_failure_{i}.png" for i in range(1, 5)]),
+                                           "fig10_kernel_weights_population.png", "fig10_kernel_weights.json"]),
+    "fig11_failures": (["ean", "baseline_soi", "baseline_eab"], ["ean"],
+                       [f"fig11_eab_error_{i}.png" for i in (1, 2)] + [f"fig12_soi_error_{i}.png" for i in (1, 2)]),
 }
+
+
+def _protocol_files(params: StudyParams, tid: str, run: str) -> list[str]:
+    """The other-protocol score files of ``run`` that table ``tid``'s rows read."""
+    out = []
+    for spec in params.tables[tid].rows.values():
+        for m in (spec if isinstance(spec, list) else [spec]):
+            if m and "@" in m:
+                variant, _, protocol = m.partition("@")
+                if run in params.variants[variant].run_names() and protocol != "1clip":
+                    out.append(f"val_scores_{protocol}.npz")
+    return sorted(set(out))
+
+
+ALL_SEEDS = ("fig07_soi_saliency", "fig09_features", "fig10_kernel_weights")   # load every seed's checkpoint
 
 
 def figure_stages(params: StudyParams) -> dict[str, Any]:
@@ -128,7 +175,8 @@ def figure_stages(params: StudyParams) -> dict[str, Any]:
             continue
         deps = [f"notebooks/{stem}.ipynb", "ean/viz", "ean/study/notebook.py", "ean/study/params.py"]
         deps += [f"{reports}/runs/{r}/val_scores.npz" for v in scored for r in params.variants[v].run_names()]
-        deps += [f"{params.runs_dir.as_posix()}/{params.variants[v].run_names()[0]}" for v in loaded]
+        deps += [f"{params.runs_dir.as_posix()}/{r}" for v in loaded
+                 for r in (params.variants[v].run_names() if stem in ALL_SEEDS else params.variants[v].run_names()[:1])]
         if loaded:
             deps.append(_dataset_dep(params, params.variants[loaded[0]].dataset))
         out[stem] = {
@@ -140,10 +188,6 @@ def figure_stages(params: StudyParams) -> dict[str, Any]:
             + [{f"{reports}/notebooks/{stem}.ipynb": {"cache": False}}],
         }
     return out
-
-
-def _needs_scores(params: StudyParams, tid: str) -> bool:
-    return any(isinstance(v, list) for v in params.tables[tid].rows.values())
 
 
 def render(params: StudyParams) -> str:

@@ -3,9 +3,10 @@
     ean study readme            # rewrite the block between the results markers of README.md
     ean study readme --check    # fail when the block is out of date with reports/
 
-For each table: the rows we train, with the paper's top-1, ours on the embedded dataset
-and our Params/GMACs at the paper's scale; the full tables (with the literature rows) are
-linked. The wall time of the last ``dvc repro`` comes from ``reports/repro_time.json``,
+First the claims table (every claim of the paper, its Δ, ours with a 95 % CI and a verdict),
+then for each table the rows we train as differences to the table's reference row, the
+paper's beside ours; absolute accuracies stay in the full tables (linked), which label them
+as measurements on the embedded benchmark. The wall time of the last ``dvc repro`` comes from ``reports/repro_time.json``,
 written by ``scripts/study.sh``.
 """
 from __future__ import annotations
@@ -21,45 +22,135 @@ END = "<!-- results:end -->"
 ORDER = ("05", "06", "07", "08", "09", "10", "01", "02", "03", "04", "paper_vs_code")
 
 
-def _fmt(v) -> str:
+CORE_TABLES = ("01", "03", "05", "09")
+POWER_TARGET = 2.5   # points: the default profile's goal for the 95 % CI half-width of the core Δs
+
+
+def _fmt(v, spec: str = "+.1f") -> str:
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return ""
-    if isinstance(v, float):
-        return f"{v:.1f}" if abs(v) >= 10 or v == int(v) else f"{v:.2f}"
-    return str(v)
+    return format(float(v), spec)
 
 
-def _ours(row) -> str:
-    m, s, n = row.get("ours_top1_mean"), row.get("ours_top1_std"), row.get("ours_n")
-    if m is None or pd.isna(m):
+def _interval(r, spec: str = "+.1f") -> str:
+    if pd.isna(r.get("ours_delta")):
         return ""
-    return f"{m:.1f} ± {s:.1f}" if n and n > 1 and not pd.isna(s) else f"{m:.1f}"
+    return f"{_fmt(r['ours_delta'], spec)} [{_fmt(r['ci_low'], spec)}, {_fmt(r['ci_high'], spec)}]"
 
 
-def table_block(csv: Path, title: str) -> str:
-    df = pd.read_csv(csv, keep_default_na=False, na_values=[""])
-    stem = csv.stem
-    if "ours_top1_mean" not in df.columns:
-        return ""
-    df = df[df["variant"].notna()]
-    paper_col = next((c for c in df.columns if c.startswith("paper") and "top-1" in c), None)
-    lines = [f"**{title}** ([full table](reports/tables/{stem}.md))", ""]
-    has_macs = "ours GMACs, paper scale" in df.columns
-    header = ["row"] + (["paper top-1"] if paper_col else []) + ["ours top-1 (embedded)", "seeds"]
-    header += ["ours GMACs (paper scale)"] if has_macs else []
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+def claims_block(csv: Path) -> str:
+    """The claims table: the paper's Δ, ours with its 95 % CI, the verdict."""
+    df = pd.read_csv(csv, keep_default_na=False, na_values=[""], dtype={"table": str})
+    counts = df["verdict"].value_counts()
+    lines = ["**The paper's claims on the embedded benchmark** ([claims.md](reports/tables/claims.md), "
+             "[notebook](notebooks/claims.ipynb)): "
+             + ", ".join(f"{counts.get(v, 0)} {v}" for v in ("supported", "contradicted", "unresolved", "untestable"))
+             + ".", "",
+             "| claim | table | paper Δ | ours Δ [95% CI] | verdict |", "|---|---|---|---|---|"]
     for _, r in df.iterrows():
-        cells = [str(r["row"])] + ([_fmt(r.get(paper_col))] if paper_col else [])
-        n = r.get("ours_n", float("nan"))
-        cells += [_ours(r), "" if pd.isna(n) else str(int(n))]
-        cells += [_fmt(r.get("ours GMACs, paper scale"))] if has_macs else []
-        lines.append("| " + " | ".join(cells) + " |")
+        fig = str(r["table"]).startswith("fig")
+        table = f"Fig. {int(r['table'][3:])}" if fig else f"Table {int(r['table'])}"
+        paper = "rises" if fig else _fmt(r.get("paper_delta"))
+        lines.append(f"| {r['claim']} | {table} | {paper} | {_interval(r, '+.2f' if fig else '+.1f')} | {r['verdict']} |")
+    core = df[df["table"].isin(CORE_TABLES) & df["ours_delta"].notna()]
+    if len(core):
+        half = (core["ci_high"] - core["ci_low"]) / 2
+        met = half <= POWER_TARGET
+        lines += ["", f"Power: the 95 % intervals of the {len(core)} core differences (Tables 1, 3, 5, 9) have "
+                  f"half-widths {half.min():.1f}-{half.max():.1f} points (median {half.median():.1f}); "
+                  f"{int(met.sum())} of {len(core)} meet the default profile's target of ±{POWER_TARGET:g}."]
+        if met.any():
+            lines.append("Within the target here: " + "; ".join(
+                f"{c} (±{h:.1f})" for c, h in zip(core["claim"][met], half[met])) + ".")
+        if (~met).any():
+            lines.append("Beyond it, for the `study` profile: " + "; ".join(
+                f"{c} (±{h:.1f})" for c, h in zip(core["claim"][~met], half[~met])) + ".")
+    lines += ["", "Δ: points of top-1, row minus reference, paired over the same seeds and validation videos, "
+              "95 % crossed bootstrap over videos x seeds (figure claims: the population scores of "
+              "[claims.md](reports/tables/claims.md)). Absolute accuracies are in the full tables; they are measurements of small networks "
+              "on a generated benchmark and are not comparable with the paper's."]
     return "\n".join(lines) + "\n"
 
 
-def render(reports: Path = Path("reports")) -> str:
+def table_block(csv: Path, title: str) -> str:
+    """A table's rows that this profile trains: the paper's Δ to the reference row beside ours."""
+    df = pd.read_csv(csv, keep_default_na=False, na_values=[""])
+    stem = csv.stem
+    if "ours_delta" not in df.columns or df["ours_delta"].isna().all():
+        return ""
+    ref = df["reference"].dropna().iloc[0] if df["reference"].notna().any() else ""
+    df = df[df["ours_delta"].notna()]
+    lines = [f"**{title}** ([full table](reports/tables/{stem}.md)): differences to *{ref}*", "",
+             "| row | paper Δ | ours Δ [95% CI] | agreement | seeds |", "|---|---|---|---|---|"]
+    for _, r in df.iterrows():
+        agree = "" if pd.isna(r.get("agreement")) else f"{100 * float(r['agreement']):.0f}%"
+        seeds = "" if pd.isna(r.get("ours_n")) else str(int(r["ours_n"]))
+        lines.append(f"| {r['row']} | {_fmt(r.get('paper_delta'))} | {_interval(r)} | {agree} | {seeds} |")
+    return "\n".join(lines) + "\n"
+
+
+def training_block(reports: Path, runs: Optional[list[str]] = None) -> str:
+    """How far the runs got (``runs``: the active profile's; default: every run in
+    ``reports``): epochs, final training and validation top-1, and what the validation
+    accuracy still gained over the last validation interval (on the same monitored videos)."""
+    import csv as csv_module
+
+    rows = []
+    paths = sorted((reports / "runs").glob("*/metrics.csv"))
+    if runs is not None:
+        paths = [p for p in paths if p.parent.name in set(runs)]
+    for metrics in paths:
+        r = list(csv_module.DictReader(metrics.open()))
+        if r:
+            subset = [float(x["val_subset_top1"]) for x in r if x.get("val_subset_top1")]
+            rows.append({"epochs": int(r[-1]["epoch"]), "train": float(r[-1]["train_top1"]),
+                         "val": float(r[-1]["val_top1"]) if r[-1].get("val_top1") else float("nan"),
+                         "gain": subset[-1] - subset[-2] if len(subset) > 1 else float("nan")})
+    if not rows:
+        return ""
+    df = pd.DataFrame(rows)
+    epochs = sorted(set(df["epochs"]))
+    gain = df["gain"].dropna()
+    text = (f"Training: {len(df)} runs of {', '.join(map(str, epochs))} epochs; final training top-1 "
+            f"{df['train'].min():.0f}-{df['train'].max():.0f} % (augmented clips), validation top-1 "
+            f"{df['val'].min():.0f}-{df['val'].max():.0f} %")
+    if len(gain):
+        text += (f"; over the last validation interval the top-1 of the monitored videos still rose by "
+                 f"{gain.min():+.0f} to {gain.max():+.0f} points (median {gain.median():+.0f}): "
+                 + ("far from a plateau." if gain.median() > 2 else "close to a plateau."))
+    return text + "\n"
+
+
+def cost_block(root: Path, reports: Path) -> str:
+    """What the `study` profile would take, priced with this profile's measured per-run times
+    (``ean.study.cost``)."""
+    from ean.study.cost import training_cost
+    from ean.study.params import load_params, load_profile
+
+    params_file, profile = root / "params.yaml", root / "configs" / "study" / "profiles" / "study.yaml"
+    if not (params_file.is_file() and profile.is_file()):
+        return ""
+    measured = load_params(params_file)
+    if measured.profile == "study":
+        return ""
+    rows = training_cost(load_profile("study", root), measured, reports)
+    if not rows:
+        return ""
+    total = sum(r["seconds"] for r in rows)
+    runs = sum(r["runs"] for r in rows)
+    jobs = int(measured.train.get("jobs", 1))
+    return (f"What the `study` profile would take on this machine (an extrapolation, `ean.study.cost`): "
+            f"{runs} runs of {rows[0]['epochs']} epochs, each priced at the seconds per training and "
+            f"validation clip that the `{measured.profile}` runs of the same model measured here: "
+            f"{total / 3600:.0f} CPU-process hours, about {total / 3600 / jobs:.0f} hours of wall time with "
+            f"{jobs} processes side by side on these {jobs} cores. It has not been run; no GPU time was "
+            f"measured.\n")
+
+
+def render(reports: Path = Path("reports"), root: Optional[Path] = None) -> str:
     from ean.study.results import TITLES
 
+    root = Path(root) if root is not None else reports.resolve().parent
     parts = [BEGIN, ""]
     timing = reports / "repro_time.json"
     if timing.is_file():
@@ -67,8 +158,19 @@ def render(reports: Path = Path("reports")) -> str:
         parts += [f"Measured: the `{t['profile']}` `dvc repro` from scratch took "
                   f"**{t['seconds'] / 60:.1f} minutes** on {t['cpus']} CPU cores ({t['date']}; "
                   f"{t['stages']} stages run).", ""]
+    claims = reports / "tables" / "claims.csv"
+    if claims.is_file():
+        parts += [claims_block(claims)]
+    runs = None
+    if (root / "params.yaml").is_file():
+        from ean.study.params import load_params
+
+        runs = list(load_params(root / "params.yaml").runs())
+    for block in (training_block(reports, runs), cost_block(root, reports)):
+        if block:
+            parts += [block]
     for tid in ORDER:
-        stem = tid if tid == "paper_vs_code" else f"table{tid}"
+        stem = f"table{tid}" if tid.isdigit() else tid
         csv = reports / "tables" / f"{stem}.csv"
         if csv.is_file():
             block = table_block(csv, TITLES[tid])

@@ -8,7 +8,11 @@ writes only its declared outputs, so DVC can cache and skip it:
   ``REPORTS/data/NAME.json`` (the validation report of both splits);
 * ``pretrain``    -> ``pretrain.out``: the run, and ``backbone.pth``, its 2D weights;
 * ``train RUN``   -> ``RUNS/RUN/`` (checkpoints, logs) and ``REPORTS/runs/RUN/``
-  (``summary.json``, ``metrics.csv``, ``val_scores.npz``: small, kept in git).
+  (``summary.json``, ``metrics.csv``, ``val_scores.npz``: small, kept in git);
+* ``train-variant VARIANT`` -> the runs of every seed of the variant, ``train.jobs`` at a
+  time in separate processes (the pipeline's stages with ``train.stages: variant``);
+* ``train-all``   -> every run of every variant on a pool of ``train.jobs`` worker
+  processes, the costliest runs first (the single stage of ``train.stages: pooled``).
 """
 from __future__ import annotations
 
@@ -55,23 +59,38 @@ def prepare_dataset(params: StudyParams, name: str, workers: int = 2, progress: 
     if ds.generated:
         stats = generate(ds.root, ds.synth, seed=ds.seed, workers=workers, progress=progress)
     cfg = DataConfig.from_dict(data_section(ds))
-    reports = {}
-    for split, annotation in (("train", cfg.annotation), ("validation", cfg.val_annotation or cfg.annotation)):
-        rep = validate(cfg, annotation, workers=workers, progress=progress)
-        if not rep.ok:
-            raise UserError(f"dataset {name}: {rep.summary()}; first problem: {rep.errors[0].line()}")
-        reports[split] = rep.to_dict()
-    decoded = None
+    reports, decoded = {}, None
     if ds.generated and ds.decoded:
+        # every frame of every video is decoded into the decoded-frames file: a stricter check
+        # than the validation's test-clip frames, so the validation is that decode
+        from ean.data.decode import DecodeError
         from ean.data.decoded import write_decoded
 
         plain = DataConfig.from_dict({k: v for k, v in data_section(ds).items() if k != "cache_file"})
-        decoded = write_decoded(plain, Path(ds.root) / DECODED_FILE, progress=progress)
+        try:
+            decoded = write_decoded(plain, Path(ds.root) / DECODED_FILE, progress=progress, workers=workers)
+        except DecodeError as exc:
+            raise UserError(f"dataset {name}: {exc}") from None
+        for split, frames in decoded.pop("split_frames").items():
+            short = [i for i, n in enumerate(frames) if n < cfg.min_frames]
+            if short:
+                raise UserError(f"dataset {name}: {len(short)} {split} videos have fewer than "
+                                f"{cfg.min_frames} frames (first: entry {short[0]})")
+            annotation = cfg.annotation if split == "train" else (cfg.val_annotation or cfg.annotation)
+            reports[split] = {"annotation": annotation, "checked": len(frames), "unusable": 0, "warnings": 0,
+                              "ok": True, "errors": [], "warning_list": [], "check": "every frame decoded",
+                              "frames": {"min": min(frames), "max": max(frames)}}
+    else:
+        for split, annotation in (("train", cfg.annotation), ("validation", cfg.val_annotation or cfg.annotation)):
+            rep = validate(cfg, annotation, workers=workers, progress=progress)
+            if not rep.ok:
+                raise UserError(f"dataset {name}: {rep.summary()}; first problem: {rep.errors[0].line()}")
+            reports[split] = rep.to_dict()
     out = {"dataset": name, "synth": ds.synth, "seed": ds.seed if ds.generated else None,
            "clips": {k: v["checked"] for k, v in reports.items()}, "decoded": decoded,
            "validation": reports, "seconds": round(time.perf_counter() - t0, 1)}
-    if stats is not None:
-        out["stats"] = {k: stats[k] for k in ("classes", "train", "validation") if k in stats}
+    if stats is not None:   # the generator's measured statistics (sizes, durations, per class)
+        out["stats"] = {k: stats[k] for k in ("classes", "num_classes", "splits", "per_class") if k in stats}
     path = params.reports_dir / "data" / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2) + "\n")
@@ -153,14 +172,18 @@ def pretrain(params: StudyParams) -> dict:
 
 
 # --------------------------------------------------------------------------- train
-def train_run(params: StudyParams, run: str, progress: Optional[bool] = None) -> dict:
-    """Train one run from scratch (its folder is replaced) and publish its small results."""
+def train_run(params: StudyParams, run: str, progress: Optional[bool] = None,
+              threads: Optional[int] = None) -> dict:
+    """Train one run from scratch (its folder is replaced) and publish its small results.
+    ``threads``: torch's CPU threads for this run (recorded in its config)."""
     from ean.engine.loop import train
 
     variant, seed = params.variant_of_run(run)
     cfg = build_run_config(params, variant, seed)
     if progress is not None:
         cfg.runtime.progress = progress
+    if threads is not None:
+        cfg.runtime.threads = int(threads)
     if cfg.model.backbone.pretrained and not Path(cfg.model.backbone.pretrained).is_file():
         raise UserError(f"run {run}: the pretrained weights {cfg.model.backbone.pretrained} do not "
                         "exist; run the pretrain stage first (dvc repro pretrain)")
@@ -181,7 +204,100 @@ def publish_run(params: StudyParams, run: str) -> Path:
     for name in RUN_REPORT_FILES:
         if (src / name).is_file():
             shutil.copy(src / name, dst / name)
+    for extra in sorted(src.glob("val_scores_*.npz")):   # other protocols (eval.extra_protocols)
+        shutil.copy(extra, dst / extra.name)
     summary = json.loads((src / "summary.json").read_text())
     summary["run_dir"] = str(src)
     (dst / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return dst
+
+
+def run_protocols(params: StudyParams, variant: Variant) -> list[str]:
+    """The protocols a variant's runs are evaluated under after training, besides 1 clip."""
+    sets = {**params.train.get("set", {}), **{(k if k.startswith("eval.") else k): v for k, v in variant.set.items()}}
+    wanted = [sets.get("eval.protocol", "1clip"), *(sets.get("eval.extra_protocols") or [])]
+    return [p for p in dict.fromkeys(wanted) if p != "1clip"]
+
+
+def thread_plan(runs: list[str], jobs: int, threads: int) -> list[list[tuple[str, int]]]:
+    """Rounds of runs trained side by side: ``jobs`` at a time, the ``threads`` CPU threads
+    shared among the runs of a round (so a last, lone run gets them all). Deterministic, so
+    that a re-run gives each run the thread count (and thus the floating-point results) it
+    had before."""
+    jobs = max(1, min(jobs, len(runs) or 1))
+    rounds = [runs[i:i + jobs] for i in range(0, len(runs), jobs)]
+    return [[(run, max(1, threads // len(chunk))) for run in chunk] for chunk in rounds]
+
+
+def _train_in_process(args: tuple) -> dict:
+    params_path, run, threads = args
+    from ean.study.params import load_params
+
+    return train_run(load_params(params_path), run, progress=False, threads=threads)
+
+
+def train_variant(params: StudyParams, variant: str, jobs: Optional[int] = None,
+                  progress: bool = True) -> list[dict]:
+    """Train every seed of ``variant`` (``train.jobs`` runs side by side in separate
+    processes, ``train.threads`` CPU threads between them); returns their summaries."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm import tqdm
+
+    if variant not in params.variants:
+        raise UserError(f"unknown variant {variant!r}; the profile {params.profile!r} has "
+                        f"{', '.join(params.variants)}")
+    runs = params.variants[variant].run_names()
+    jobs = int(jobs if jobs is not None else params.train.get("jobs", 1))
+    threads = int(params.train.get("threads", os.cpu_count() or 1))
+    plan = thread_plan(runs, jobs, threads)
+    summaries = []
+    bar = tqdm(total=len(runs), desc=f"train {variant}", unit="run", disable=not progress)
+    for chunk in plan:
+        if len(chunk) == 1:
+            run, n = chunk[0]
+            summaries.append(train_run(params, run, progress=False, threads=n))
+        else:
+            with ProcessPoolExecutor(max_workers=len(chunk), mp_context=mp.get_context("spawn")) as pool:
+                summaries += list(pool.map(_train_in_process, [(str(params.path), run, n) for run, n in chunk]))
+        bar.update(len(chunk))
+    bar.close()
+    return summaries
+
+
+def run_cost(params: StudyParams, run: str) -> float:
+    """A relative training cost of ``run`` (frames per clip x the modules that cost per
+    frame), to start the costliest runs first so that the pool's workers finish together."""
+    variant, seed = params.variant_of_run(run)
+    m = build_run_config(params, variant, seed).model
+    cost = m.num_segments * (1.0 + 0.3 * len(m.eab.stages) + 0.25 * bool(m.lmc.enabled)
+                             + 0.15 * len(m.soi.stages))
+    return float(cost)
+
+
+def train_all(params: StudyParams, jobs: Optional[int] = None, progress: bool = True) -> list[dict]:
+    """Train every run of every variant on ``jobs`` worker processes (``train.jobs``), each
+    with ``train.threads // jobs`` CPU threads (the same for every run, whatever the
+    schedule, so that the results do not depend on it); the costliest runs start first.
+    A run's results are published as soon as it ends. Returns the summaries in run order."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
+    runs = [r for v in params.variants.values() for r in v.run_names()]
+    if not runs:
+        raise UserError(f"profile {params.profile!r} has no runs to train")
+    jobs = max(1, min(int(jobs if jobs is not None else params.train.get("jobs", 1)), len(runs)))
+    threads = max(1, int(params.train.get("threads", os.cpu_count() or 1)) // jobs)
+    order = sorted(runs, key=lambda r: -run_cost(params, r))
+    done: dict[str, dict] = {}
+    bar = tqdm(total=len(runs), desc="train", unit="run", disable=not progress)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = {pool.submit(_train_in_process, (str(params.path), run, threads)): run for run in order}
+        for future in as_completed(futures):
+            done[futures[future]] = future.result()
+            bar.update(1)
+    bar.close()
+    return [done[r] for r in runs]

@@ -30,3 +30,30 @@ def scores_files(params: StudyParams, variant: str) -> list[Path]:
     """The validation scores of every seed of a variant that has them."""
     files = [params.reports_dir / "runs" / r / "val_scores.npz" for r in params.variants[variant].run_names()]
     return [f for f in files if f.is_file()]
+
+
+def generated_validation(params: StudyParams, variant: str, subset: int, purpose: str):
+    """``(dataset, synth profile, jobs)``: ``subset`` class-balanced validation clips of the
+    generated set ``variant`` trains on, as ``ClipJob``s the generator can re-render (with
+    masks, zoomed, at another frame rate). ``purpose`` names the caller in the error."""
+    from ean.data.dataset import evenly_spaced
+    from ean.data.synth.profiles import get_profile
+    from ean.data.synth.writer import jobs_for
+
+    ds = params.datasets[params.variants[variant].dataset]
+    if not ds.generated:
+        raise ValueError(f"{purpose} needs a generated dataset, not {ds.config}")
+    prof = get_profile(ds.synth)
+    jobs = [j for j in jobs_for(prof) if j.split == "validation"]
+    return ds, prof, [jobs[i] for i in evenly_spaced(len(jobs), subset, [j.label for j in jobs])]
+
+
+def trained_runs(params: StudyParams, variant: str, seeds) -> list:
+    """``[(model in eval mode, its resolved test-time DataConfig)]`` of the variant's runs."""
+    from ean.engine.predict import data_config_for, load_trained
+
+    out = []
+    for s in seeds:
+        model, state = load_trained(checkpoint(params, variant, s), "cpu")
+        out.append((model.eval(), data_config_for(state).resolved()))
+    return out

@@ -35,15 +35,20 @@ def test_params_yaml_is_the_default_profile_and_dvc_yaml_is_current():
 
 
 def test_default_profile_meets_the_seed_requirements():
+    """Every variant of the default profile has the same 3 paired seeds, and the core rows
+    (Tables 1, 3, 5, 9) are all trained; a row it does not train says why."""
     p = load_profile("default", ROOT)
     for name, variant in p.variants.items():
-        assert len(variant.seeds) >= 2, name
-    for tid, rows in (("05", p.tables["05"].rows), ("01", p.tables["01"].rows)):
-        for row, spec in rows.items():
-            if tid == "01" and not row.startswith("EAN"):
-                continue
-            for v in spec if isinstance(spec, list) else [spec]:
-                assert len(p.variants[v].seeds) >= 3, (tid, row, v)
+        assert variant.seeds == [0, 1, 2], name
+    core = {"05": None, "03": None, "09": ["Identity (Incep-Block)", "Dynamic Matrix"],
+            "01": ["TSM_8F", "EAN_8F(RGB)", "EAN_16F(RGB)", "EAN_En(RGB)", "EAN_8F(RGB+LMC)"]}
+    for tid, rows in core.items():
+        for row in rows or p.tables[tid].rows:
+            assert p.tables[tid].rows[row] is not None, (tid, row)
+    for tid, table in p.tables.items():
+        for row, spec in table.rows.items():
+            if spec is None:
+                assert "not tested" in table.missing[row], (tid, row)
 
 
 def _study_model(params, preset: str, overrides: dict):
@@ -53,8 +58,10 @@ def _study_model(params, preset: str, overrides: dict):
 
 
 def _variant_model(params, name: str):
-    v = params.variants[name]
-    return get_preset(v.preset, set={k.removeprefix("model."): val for k, val in v.set.items()})
+    v = params.variants[name.partition("@")[0]]
+    model = {k.removeprefix("model."): val for k, val in v.set.items()
+             if k.startswith("model.") or k.split(".")[0] not in ("data", "optim", "eval", "runtime")}
+    return get_preset(v.preset, set=model)
 
 
 def _same_function(cfg_a, cfg_b) -> bool:
@@ -89,12 +96,13 @@ def test_every_ablation_row_is_trained_by_its_model(profile):
         if isinstance(variant, list):
             continue  # ensembles: their members are checked through their own rows
         want = _study_model(params, row.preset, row.overrides)
+        want.num_classes = _variant_model(params, variant).num_classes
         got = _variant_model(params, variant)
         want.name = got.name
         if want.to_dict() != got.to_dict():
             assert _same_function(want, got), f"table {tid} row {row.row!r}: variant {variant} is another model"
         checked += 1
-    assert checked >= 30
+    assert checked >= (9 if profile == "default" else 30)
 
 
 def test_bad_params_are_rejected_with_the_key_named():

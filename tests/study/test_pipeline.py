@@ -24,18 +24,29 @@ def test_stage_graph_of_every_profile():
     for profile in ("smoke", "default", "study", "paper"):
         params = load_profile(profile, ROOT)
         stages = pipeline.stages(params)
-        assert set(params.runs()) == set(stages["train"]["foreach"])
-        names = [n for n in stages if n != "train"]
+        trains = {n: s for n, s in stages.items() if n == "train" or n.startswith("train_")}
+        if params.train.get("stages", "variant") == "variant":
+            assert set(trains) == {f"train_{v}" for v in params.variants}      # one stage per variant
+        else:                                                                  # one stage for all
+            assert set(trains) == {"train"}
+            assert trains["train"]["cmd"].endswith("study train-all --quiet")
+            assert {f"variants.{v}" for v in params.variants} <= set(trains["train"]["params"])
+        outs = {o for s in trains.values() for o in s["outs"] if isinstance(o, str)}
+        assert outs == {f"{params.runs_dir.as_posix()}/{r}" for r in params.runs()}   # every seed's run
+        names = [n for n in stages if n not in trains]
         assert names[:1] == ["complexity"]
         assert {f"data_{d}" for d in params.datasets} <= set(names)
         assert ("pretrain" in names) == (params.pretrain is not None)
         assert [n for n in names if n.startswith("table") or n == "paper_vs_code"] == \
             [pipeline.notebook_name(t) for t in TABLE_IDS]
+        assert "claims" in names
         # a table depends on exactly the runs of its rows
         t10 = stages["table10"]["deps"]
-        runs10 = {d.split("/")[-2] for d in t10 if d.endswith("summary.json")}
+        runs10 = {d.split("/")[-2] for d in t10 if d.endswith("val_scores.npz")}
         want = {r for v in params.table_variants("10") for r in params.variants[v].run_names()}
         assert runs10 == want
+        if params.tables["04"].rows.get("EAN (2 clips)"):      # a row under another protocol
+            assert any(d.endswith("val_scores_2clip.npz") for d in stages["table04"]["deps"])
 
 
 def _repo_copy(tmp: Path) -> Path:
@@ -74,12 +85,14 @@ def test_smoke_pipeline_runs_and_reruns_only_what_changed(tmp_path):
     _run(ean + ["study", "use", "smoke"], repo)
     params = load_profile("smoke", ROOT)
     listed = _run([DVC, "stage", "list", "--name-only"], repo).split()
-    assert len([s for s in listed if s.startswith("train@")]) == len(params.runs())
+    assert [s for s in listed if s == "train" or s.startswith("train_")] == ["train"]   # pooled
 
     out = _run([DVC, "repro"], repo)
     ran = _planned(out)
-    assert "pretrain" in ran and "table05" in ran and "paper_vs_code" in ran
-    assert len([s for s in ran if s.startswith("train@")]) == len(params.runs())
+    assert "pretrain" in ran and "train" in ran and "table05" in ran and "paper_vs_code" in ran
+    assert "claims" in ran and "complexity" not in ran   # its committed outputs are current
+    for run in params.runs():
+        assert (repo / "runs/smoke/reports/runs" / run / "val_scores.npz").is_file(), run
     for tid in TABLE_IDS:
         stem = pipeline.notebook_name(tid)
         assert (repo / "runs/smoke/reports/tables" / f"{stem}.md").is_file(), stem
@@ -89,21 +102,24 @@ def test_smoke_pipeline_runs_and_reruns_only_what_changed(tmp_path):
             assert (repo / "runs/smoke/reports/figures" / name).is_file(), name
     summary = json.loads((repo / "runs/smoke/reports/runs/ean-s0/summary.json").read_text())
     assert summary["completed"] and summary["last"]["num_videos"] == 18
+    assert (repo / "runs/smoke/reports/tables/claims.csv").is_file()
+    assert (repo / "runs/smoke/reports/runs/d_ean_16f-s0/val_scores_2clip.npz").is_file()
     metrics = _run([DVC, "metrics", "show", "--json"], repo)
     assert "ean-s0" in metrics
 
     assert _planned(_run([DVC, "repro", "--dry"], repo)) == []
 
+    # a variant's parameters are the pooled training stage's parameters
     raw = yaml.safe_load((repo / "params.yaml").read_text())
+    original = dict(raw["variants"]["tsn"])
     raw["variants"]["tsn"]["label"] = "TSN, relabelled"
     (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    assert _planned(_run([DVC, "repro", "--dry"], repo)) == ["train@tsn-s0"]   # its params changed
-    ran = _planned(_run([DVC, "repro"], repo))
-    assert sorted(ran) == ["table01", "train@tsn-s0"]          # and what reads its results
-
-    raw["variants"]["baseline_eab"]["label"] = "EAN without SOI-Tr"
+    assert _planned(_run([DVC, "repro", "--dry"], repo))[:1] == ["train"]
+    raw["variants"]["tsn"] = original
     (repo / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    ran = _planned(_run([DVC, "repro"], repo))
-    # the retrained run's summary changes (its wall time), so the tables showing it re-run;
-    # its validation scores are bit-identical (CPU training is deterministic), so Fig. 6 does not
-    assert sorted(ran) == sorted(["train@baseline_eab-s0", "table05", "table07"])
+    assert _planned(_run([DVC, "repro", "--dry"], repo)) == []
+
+    # a changed notebook re-runs its own stage only
+    nb = repo / "notebooks" / "table05.ipynb"
+    nb.write_text(nb.read_text().rstrip() + "\n\n")
+    assert _planned(_run([DVC, "repro"], repo)) == ["table05"]

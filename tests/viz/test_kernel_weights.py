@@ -5,8 +5,6 @@ from __future__ import annotations
 import torch
 
 from ean.models.eab import kernel_weights
-from ean.viz.figures import kernel_weight_table, paired_differences
-from ean.viz.inspect import ClipView
 
 
 def hand_matrix():
@@ -30,27 +28,12 @@ def test_kernel_weights_sum_the_entries_connected_to_each_kernel():
     assert swapped["spatial"].tolist() == [[3.0, 4.0, -0.5]]
 
 
-def test_figure_table_labels_kernels_by_extent():
+def test_kernel_shares_are_shares_of_the_absolute_matrix():
+    from ean.viz.interventions import kernel_shares
+
     m, sizes = hand_matrix()
-    kw = {k: v[0] for k, v in kernel_weights(m, sizes).items()}
-    view = ClipView(frames=torch.zeros(8, 3, 4, 4, dtype=torch.uint8), logits=torch.zeros(3),
-                    probs=torch.ones(3) / 3, class_names=["a", "b", "c"], fusion=[m[0]],
-                    kernel_weights=[kw], kernel_sizes=[1, 3, 5], eab_stages=[2])
-    table = kernel_weight_table(view, "original")
-    spatial = table[table["kind"] == "spatial"].set_index("kernel")["weight"]
-    assert spatial.to_dict() == {1: 1.0, 3: 2.0, 5: 3.5}
-    assert set(table["eab"]) == {"EAB 2"}
-
-
-def test_paired_differences_and_intervals():
-    import pandas as pd
-
-    rows = []
-    for video in range(5):
-        for cond, shift in (("original", 0.0), ("zoom 1.6x", 1.0 + 0.1 * video)):
-            rows.append({"video": video, "eab": "EAB 2", "kind": "spatial", "kernel": 3,
-                         "weight": 2.0 + shift, "condition": cond})
-    diffs = paired_differences(pd.DataFrame(rows))
-    row = diffs.iloc[0]
-    assert row["mean_diff"] == 1.2 or abs(row["mean_diff"] - 1.2) < 1e-9
-    assert row["ci_low"] < 1.2 < row["ci_high"] and row["n"] == 5
+    sh = kernel_shares(m, sizes, first="temporal")
+    # |M| column sums per temporal kernel: 3, 4, 0.5 of 7.5; row sums per spatial kernel: 1, 2, 4.5
+    assert torch.allclose(sh["temporal"], torch.tensor([[3.0, 4.0, 0.5]]) / 7.5)
+    assert torch.allclose(sh["spatial"], torch.tensor([[1.0, 2.0, 4.5]]) / 7.5)
+    assert torch.all(sh["spatial"] >= 0) and torch.allclose(sh["spatial"].sum(1), torch.ones(1))
