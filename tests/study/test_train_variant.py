@@ -60,10 +60,10 @@ def _smoke_params(tmp_path, **train):
 
 def test_pooled_stages_put_every_run_in_one_stage(tmp_path):
     """train.stages: pooled -> one `train` stage with every run's outputs and every
-    variant's params; `variant` (the default) -> one stage per variant."""
+    variant's params; `variant` (what a profile without the key gets) -> one stage per variant."""
     from ean.study import pipeline
 
-    per_variant, raw = _smoke_params(tmp_path)
+    per_variant, raw = _smoke_params(tmp_path, stages="variant")
     pooled, _ = _smoke_params(tmp_path, stages="pooled")
     a, b = pipeline.stages(per_variant), pipeline.stages(pooled)
     variants = list(per_variant.variants)
