@@ -106,9 +106,14 @@ class EvalConfig:
     to ``val_scores_<protocol>.npz`` and recorded in ``summary.json`` (e.g. ``[2clip]`` for
     Table 4's two-clip row)."""
     subset: int = 0
-    """Validations before the last epoch use about this many videos (every k-th of the
-    validation list, so the classes stay balanced); 0: all. The validation after the last
-    epoch, whose scores are saved, always uses every video."""
+    """Validations before the last epoch use about this many videos (the same share of every
+    class, evenly spaced within it, and at least one per class); 0: all. The validation after
+    the last epoch, whose scores are saved, always uses every video."""
+
+    def final_protocols(self) -> list[str]:
+        """The protocols evaluated once after training besides the validations' 1 clip:
+        ``protocol`` and ``extra_protocols``, in that order, without repeats."""
+        return [p for p in dict.fromkeys([self.protocol, *self.extra_protocols]) if p != "1clip"]
 
     def validate(self) -> None:
         if self.subset < 0:

@@ -121,6 +121,7 @@ class Trainer:
             torch.autograd.set_detect_anomaly(True)
         self._check_run_dir()
 
+        self.protocol_results: dict[str, dict] = {}   # eval.final_protocols(), once trained
         seed_everything(rt.seed)
         self._build_data()
         self._build_model()
@@ -436,14 +437,17 @@ class Trainer:
         return loss_value, correct, int(labels.shape[0])
 
     # ------------------------------------------------------------------------ epoch end
-    def _validate(self, full: bool = True) -> EvalResult:
+    def _evaluate(self, loader, desc: str) -> EvalResult:
+        """Evaluate on ``loader`` without disturbing the training's random stream."""
         rng = torch.get_rng_state()
-        loader = self.val_loader if full else self.monitor_loader
         result = evaluate(self.model, loader, self.device, self.dtype, self.cfg.eval.aggregate,
                           chunk=self.cfg.eval.batch_size, info=self.info, progress=self.cfg.runtime.progress,
-                          desc=f"validate epoch {self.epoch + 1}")
+                          desc=desc)
         torch.set_rng_state(rng)
         return result
+
+    def _validate(self, full: bool = True) -> EvalResult:
+        return self._evaluate(self.val_loader if full else self.monitor_loader, f"validate epoch {self.epoch + 1}")
 
     def _end_epoch(self, stats: dict) -> None:
         cfg = self.cfg
@@ -516,9 +520,7 @@ class Trainer:
         from ean.engine.config import PROTOCOLS
 
         cfg = self.cfg
-        wanted = [p for p in dict.fromkeys([cfg.eval.protocol, *cfg.eval.extra_protocols]) if p != "1clip"]
-        self.protocol_results = dict(getattr(self, "protocol_results", {}) or {})
-        for protocol in wanted:
+        for protocol in cfg.eval.final_protocols():
             path = self.run_dir / f"val_scores_{protocol}.npz"
             if protocol in self.protocol_results and path.is_file():
                 continue
@@ -526,11 +528,7 @@ class Trainer:
             dataset = build_dataset(cfg.data, train=False, num_clips=clips, num_crops=crops)
             loader = build_loader(dataset, cfg.eval.batch_size, train=False, seed=cfg.data.seed,
                                   num_workers=cfg.data.num_workers, distributed=self.info.enabled)
-            rng = torch.get_rng_state()
-            result = evaluate(self.model, loader, self.device, self.dtype, cfg.eval.aggregate,
-                              chunk=cfg.eval.batch_size, info=self.info, progress=cfg.runtime.progress,
-                              desc=f"evaluate {protocol}")
-            torch.set_rng_state(rng)
+            result = self._evaluate(loader, f"evaluate {protocol}")
             rep = result.report(self.class_names)
             self.protocol_results[protocol] = {"top1": rep["top1"], "top5": rep["top5"],
                                                "num_videos": rep["num_videos"], "views": result.num_views}
@@ -564,7 +562,7 @@ class Trainer:
             "completed": self.epoch >= self.cfg.optim.epochs,
             "best": self.best,
             "last": self.last_eval,
-            "protocols": {"1clip": self.last_eval, **(getattr(self, "protocol_results", {}) or {})},
+            "protocols": {"1clip": self.last_eval, **self.protocol_results},
             "final_protocol": self.cfg.eval.protocol,
             "last_train": {"loss": last["train_loss"], "top1": last["train_top1"]} if last else None,
             "wall_time_s": wall,

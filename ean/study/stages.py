@@ -213,10 +213,9 @@ def publish_run(params: StudyParams, run: str) -> Path:
 
 
 def run_protocols(params: StudyParams, variant: Variant) -> list[str]:
-    """The protocols a variant's runs are evaluated under after training, besides 1 clip."""
-    sets = {**params.train.get("set", {}), **{(k if k.startswith("eval.") else k): v for k, v in variant.set.items()}}
-    wanted = [sets.get("eval.protocol", "1clip"), *(sets.get("eval.extra_protocols") or [])]
-    return [p for p in dict.fromkeys(wanted) if p != "1clip"]
+    """The protocols a variant's runs are evaluated under after training, besides 1 clip
+    (as the run's resolved config says: base config, profile and variant settings)."""
+    return build_run_config(params, variant, variant.seeds[0]).eval.final_protocols()
 
 
 def thread_plan(runs: list[str], jobs: int, threads: int) -> list[list[tuple[str, int]]]:
@@ -286,7 +285,7 @@ def train_all(params: StudyParams, jobs: Optional[int] = None, progress: bool = 
 
     from tqdm import tqdm
 
-    runs = [r for v in params.variants.values() for r in v.run_names()]
+    runs = list(params.runs())
     if not runs:
         raise UserError(f"profile {params.profile!r} has no runs to train")
     jobs = max(1, min(int(jobs if jobs is not None else params.train.get("jobs", 1)), len(runs)))
