@@ -49,22 +49,19 @@ def model_view(frames: np.ndarray, masks: np.ndarray, data_cfg, model_cfg, spars
     """The 1-clip centre-crop test view of rendered ``frames`` ``(F, H, W, 3)`` uint8 and the
     union of the object ``masks`` ``(F, N, H, W)`` on the frames the backbone sees
     (``sparse_index``: which frame of each segment, ``EAN.sparse_frame_index``)."""
-    from ean.data.sampling import sample_test
-    from ean.data.transforms import ClipTransform, resize_frames
+    from ean.data.transforms import resize_frames
+    from ean.viz.study_data import eval_view
 
     if len(frames) != len(masks):
         raise ValueError(f"{len(frames)} frames but masks for {len(masks)}")
-    length = model_cfg.segment_length
-    idx = sample_test(len(frames), model_cfg.num_segments, length, 1)[0]
-    video = torch.from_numpy(np.ascontiguousarray(frames[idx])).permute(0, 3, 1, 2)
-    crops, _ = ClipTransform(data_cfg, train=False)(video, 0, None)
-    sparse = idx[sparse_index::length]
+    x, idx = eval_view(frames, data_cfg, model_cfg)
+    sparse = idx[sparse_index::model_cfg.segment_length]
     union = torch.from_numpy(masks[sparse].max(axis=1))[:, None]           # (T, 1, H, W)
     crop = data_cfg.test_crop_size
     union = resize_frames(union, data_cfg.resize, crop)
     h, w = union.shape[-2:]
     top, left = (h - crop) // 2, (w - crop) // 2
-    return ModelView(crops[:1], union[:, 0, top:top + crop, left:left + crop].clamp(0, 1), idx, sparse)
+    return ModelView(x, union[:, 0, top:top + crop, left:left + crop].clamp(0, 1), idx, sparse)
 
 
 def pointing_hits(saliency: torch.Tensor, union: torch.Tensor, threshold: float = 0.5,
@@ -164,17 +161,10 @@ class GroundingResult:
 
 def _truncated_inputs(frames: np.ndarray, fractions: Sequence[float], data_cfg, model_cfg) -> torch.Tensor:
     """The test clips of the first ``f`` of the video for each fraction, stacked ``(K, 3, T*L, S, S)``."""
-    from ean.data.sampling import sample_test
-    from ean.data.transforms import ClipTransform
+    from ean.viz.study_data import eval_view
 
-    out = []
-    transform = ClipTransform(data_cfg, train=False)
-    for f in fractions:
-        part = frames[: max(1, int(round(len(frames) * f)))]
-        idx = sample_test(len(part), model_cfg.num_segments, model_cfg.segment_length, 1)[0]
-        video = torch.from_numpy(np.ascontiguousarray(part[idx])).permute(0, 3, 1, 2)
-        out.append(transform(video, 0, None)[0][:1])
-    return torch.cat(out)
+    return torch.cat([eval_view(frames[: max(1, int(round(len(frames) * f)))], data_cfg, model_cfg)[0]
+                      for f in fractions])
 
 
 def grounding_study(params, subset: int = 90, seeds: Optional[list[int]] = None, stage: str = "stage4",

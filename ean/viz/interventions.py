@@ -105,17 +105,6 @@ class StudyResult:
         return out
 
 
-def _clip(frames: np.ndarray, data_cfg, model_cfg) -> torch.Tensor:
-    """The 1-clip, centre-crop test view of rendered frames (F, H, W, 3) -> (1, 3, T*L, S, S)."""
-    from ean.data.sampling import sample_test
-    from ean.data.transforms import ClipTransform
-
-    video = torch.from_numpy(frames).permute(0, 3, 1, 2)
-    idx = sample_test(len(video), model_cfg.num_segments, model_cfg.segment_length, 1)[0]
-    crops, _ = ClipTransform(data_cfg, train=False)(video[torch.from_numpy(idx)], 0, None)
-    return crops[:1]
-
-
 def kernel_weight_study(params, variant: str = "ean", subset: int = 300, zoom: float = 1.6,
                         rate: float = 2.0, seeds: Optional[list[int]] = None,
                         progress: bool = True) -> StudyResult:
@@ -125,7 +114,7 @@ def kernel_weight_study(params, variant: str = "ean", subset: int = 300, zoom: f
 
     from ean.data.synth.scene import render
     from ean.data.synth.writer import clip_spec
-    from ean.viz.study_data import generated_validation, trained_runs
+    from ean.viz.study_data import generated_validation, eval_view, trained_runs
 
     ds, prof, jobs = generated_validation(params, variant, subset, f"{variant}: the interventions")
     seeds = list(seeds if seeds is not None else params.variants[variant].seeds)
@@ -145,7 +134,7 @@ def kernel_weight_study(params, variant: str = "ean", subset: int = 300, zoom: f
         event[k] = specs[0].stats["event_frames"] / specs[0].num_frames
         rendered = [render(sp, prof) for sp in specs]
         for i, (model, data_cfg) in enumerate(models):
-            x = torch.cat([_clip(f, data_cfg, model.cfg) for f in rendered])
+            x = torch.cat([eval_view(f, data_cfg, model.cfg)[0] for f in rendered])
             with torch.no_grad():
                 logits, aux = model(x, return_aux=True)
             preds[i, k] = logits.argmax(1).numpy()

@@ -57,3 +57,19 @@ def trained_runs(params: StudyParams, variant: str, seeds) -> list:
         model, state = load_trained(checkpoint(params, variant, s), "cpu")
         out.append((model.eval(), data_config_for(state).resolved()))
     return out
+
+
+def eval_view(frames, data_cfg, model_cfg):
+    """The 1-clip, centre-crop test view of rendered ``frames`` ``(F, H, W, 3)`` uint8, as the
+    evaluation samples and transforms it: ``(x, indices)`` with ``x`` ``(1, 3, T*L, S, S)``
+    and ``indices`` ``(T*L,)`` the frames it took."""
+    import numpy as np
+    import torch
+
+    from ean.data.sampling import sample_test
+    from ean.data.transforms import ClipTransform
+
+    idx = sample_test(len(frames), model_cfg.num_segments, model_cfg.segment_length, 1)[0]
+    video = torch.from_numpy(np.ascontiguousarray(frames[idx])).permute(0, 3, 1, 2)
+    crops, _ = ClipTransform(data_cfg, train=False)(video, 0, None)
+    return crops[:1], idx
