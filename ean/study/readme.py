@@ -121,16 +121,14 @@ def training_block(reports: Path, runs: Optional[list[str]] = None) -> str:
     return text + "\n"
 
 
-def cost_block(root: Path, reports: Path) -> str:
-    """What the `study` profile would take, priced with this profile's measured per-run times
-    (``ean.study.cost``)."""
+def cost_block(root: Path, reports: Path, measured) -> str:
+    """What the `study` profile would take, priced with the per-run times that the runs of
+    ``measured`` (the active profile's params) recorded in ``reports`` (``ean.study.cost``)."""
     from ean.study.cost import training_cost
-    from ean.study.params import load_params, load_profile
+    from ean.study.params import load_profile
 
-    params_file, profile = root / "params.yaml", root / "configs" / "study" / "profiles" / "study.yaml"
-    if not (params_file.is_file() and profile.is_file()):
+    if measured is None or not (root / "configs" / "study" / "profiles" / "study.yaml").is_file():
         return ""
-    measured = load_params(params_file)
     if measured.profile == "study":
         return ""
     rows = training_cost(load_profile("study", root), measured, reports)
@@ -161,12 +159,13 @@ def render(reports: Path = Path("reports"), root: Optional[Path] = None) -> str:
     claims = reports / "tables" / "claims.csv"
     if claims.is_file():
         parts += [claims_block(claims)]
-    runs = None
+    active = None
     if (root / "params.yaml").is_file():
         from ean.study.params import load_params
 
-        runs = list(load_params(root / "params.yaml").runs())
-    for block in (training_block(reports, runs), cost_block(root, reports)):
+        active = load_params(root / "params.yaml")
+    runs = list(active.runs()) if active is not None else None
+    for block in (training_block(reports, runs), cost_block(root, reports, active)):
         if block:
             parts += [block]
     for tid in ORDER:
