@@ -109,12 +109,14 @@ def training_cost(target: StudyParams, measured: StudyParams, reports_dir: Optio
     t8 = [n for n in rates if kinds[n].family == "ean" and kinds[n].segments == 8 and not kinds[n].lmc
           and kinds[n].eab and kinds[n].soi]
     frame_ratio = (rates[t16[0]].train_s_per_clip / rates[t8[0]].train_s_per_clip) if t16 and t8 else 2.0
-    epochs = int(target.train["set"].get("optim.epochs", 1))
-    subset = int(target.train["set"].get("eval.subset", 0))
-    every = int(target.train["set"].get("eval.every", 1)) or epochs
+    from ean.study.stages import build_run_config
+
     rows = []
     for name, v in target.variants.items():
         kind = _kind(target, name)
+        cfg = build_run_config(target, v, v.seeds[0])   # the run's resolved schedule
+        epochs, subset = cfg.optim.epochs, cfg.eval.subset
+        every = cfg.eval.every or epochs
         if name in kinds and kinds[name] == kind:   # the same variant was measured
             base, factor = name, 1.0
         else:
