@@ -90,6 +90,10 @@ class DataConfig:
         seed: base seed; randomness of sample i in epoch e depends on (seed, e, i) only.
         on_bad_annotation: ``error`` (stop on the first malformed line / unknown label, naming
             file:line) or ``skip`` (drop those lines with a warning).
+        missing_media: ``error`` (an entry whose video file or frame folder does not exist is
+            unusable: validation reports it, training counts it as skipped) or ``skip`` (such
+            entries are dropped when the list is loaded, with one warning naming how many: the
+            authors' Kinetics-400 recipe, whose lists name videos that are no longer online).
         max_skip_fraction: training stops when more than this fraction of an epoch's samples
             were unreadable (see ``SkipCounter``).
         decode_threads: decoder threads per video (decord).
@@ -134,6 +138,7 @@ class DataConfig:
     test_crop_size: int | None = None
     seed: int = 0
     on_bad_annotation: str = "error"
+    missing_media: str = "error"
     max_skip_fraction: float = 0.01
     decode_threads: int = 1
     cache: bool = False
@@ -167,6 +172,8 @@ class DataConfig:
             bad("label_order", "must be 'alphabetical' or 'file'")
         if self.on_bad_annotation not in ON_BAD_ANNOTATION:
             bad("on_bad_annotation", "must be 'error' or 'skip'")
+        if self.missing_media not in ON_BAD_ANNOTATION:
+            bad("missing_media", "must be 'error' or 'skip'")
         for name in ("num_segments", "segment_length", "input_size", "min_frames"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 bad(name, "must be a positive integer")

@@ -4,6 +4,7 @@
     item = ds[i]            # {"clip": (3, T*L, S, S) float32, "label": int, "index": int}
     ds = build_dataset(cfg, train=False, num_clips=2, num_crops=3)
     item = ds[i]            # {"clip": (V, 3, T*L, S, S)}, V = clips x crops, clip-major
+    ds = build_dataset(cfg, train=True, boxes=3)   # generated data: + "boxes" (T*L, 3, 4)
 
 An unreadable sample gives ``{"clip": None, "label": label, "index": i,
 "error": "<file>: <reason>"}``: it is never replaced by another sample (which would bias
@@ -42,10 +43,14 @@ class VideoDataset(Dataset):
         train: random sampling/augmentation (one clip) or deterministic test views.
         num_clips: test clips per video (1, 2, 10, ...).
         num_crops: test crops per clip (1 or 3).
+        boxes: 0, or give each item the ground-truth boxes of this many objects in every
+            sampled frame (``"boxes"``: ``(T*L, boxes, 4)``, or ``(V, T*L, boxes, 4)`` with
+            several views), moved through the same crop and flip as the frames; only the
+            generated datasets (:mod:`ean.data.synth`) know their objects' boxes.
     """
 
     def __init__(self, cfg: DataConfig, manifest: Manifest, train: bool,
-                 num_clips: int = 1, num_crops: int = 1):
+                 num_clips: int = 1, num_crops: int = 1, boxes: int = 0):
         if num_clips < 1:
             raise ValueError(f"num_clips={num_clips} must be >= 1")
         if train and (num_clips != 1 or num_crops != 1):
@@ -61,6 +66,11 @@ class VideoDataset(Dataset):
         self.transform = ClipTransform(self.cfg, train, num_crops, manifest.class_names)
         self._cache: dict[int, object] = {}
         self._decoded = None
+        self.boxes = int(boxes)
+        if self.boxes and len(manifest) and self._spec(0) is None:
+            raise ValueError(f"object boxes were asked for (e.g. by soi.regions=boxes), but "
+                             f"{display_path(manifest.records[0].path)} is not a video of a generated "
+                             "dataset: only ean.data.synth datasets carry their objects' boxes")
 
     # -------------------------------------------------------------- properties
     @property
@@ -97,15 +107,33 @@ class VideoDataset(Dataset):
             raise IndexError(f"index {index} out of range for {len(self)} samples")
         record = self.manifest.records[index]
         try:
-            clip, label = self._load(record, index, int(epoch))
+            clip, label, boxes = self._load(record, index, int(epoch))
         except DecodeError as exc:
             return {"clip": None, "label": record.label, "index": index, "error": str(exc)}
         except Exception as exc:  # a corrupt file can make decoders fail in odd ways
             return {"clip": None, "label": record.label, "index": index,
                     "error": f"{display_path(record.path)}: {type(exc).__name__}: {exc}"}
-        return {"clip": clip, "label": label, "index": index}
+        item = {"clip": clip, "label": label, "index": index}
+        return item if boxes is None else item | {"boxes": boxes}
 
-    def _load(self, record, index: int, epoch: int) -> tuple[torch.Tensor, int]:
+    def _spec(self, index: int):
+        """The generator's spec of video ``index`` (None for a video that was not generated)."""
+        from .synth.boxes import generated_clip
+
+        found = generated_clip(self.manifest.records[index].path)
+        return None if found is None else found[0]
+
+    def _boxes(self, index: int, idx: np.ndarray) -> torch.Tensor:
+        """``(len(idx), boxes, 4)``: the objects' boxes in the frames ``idx`` of video ``index``."""
+        from .synth.boxes import object_boxes, pad_objects
+
+        spec = self._spec(index)
+        if spec is None:
+            raise DecodeError(self.manifest.records[index].path, "not a generated video: no object boxes")
+        idx = np.minimum(np.asarray(idx), spec.num_frames - 1)
+        return torch.from_numpy(pad_objects(object_boxes(spec, idx), self.boxes))
+
+    def _load(self, record, index: int, epoch: int) -> tuple[torch.Tensor, int, Optional[torch.Tensor]]:
         cfg = self.cfg
         reader = self._reader(record, index)
         n = reader.num_frames
@@ -117,17 +145,24 @@ class VideoDataset(Dataset):
             rng = sample_rng(self.seed, epoch, index)
             idx = sample_train(n, T, L, rng)
             frames = reader.read(idx)
-            clips, label = self.transform(frames, record.label, rng)
-            return clips[0], label
+            boxes = self._boxes(index, idx) if self.boxes else None
+            clips, label, boxes = self.transform.apply(frames, record.label, rng, boxes)
+            return clips[0], label, None if boxes is None else boxes[0]
         idx = sample_test(n, T, L, self.num_clips)           # (C, T*L)
         frames = reader.read(idx.reshape(-1))                  # (C*T*L, 3, H, W)
-        views = []
+        boxes = self._boxes(index, idx.reshape(-1)) if self.boxes else None
+        views, view_boxes = [], []
         for c in range(self.num_clips):
-            part = frames[c * T * L:(c + 1) * T * L]
-            crops, _ = self.transform(part, record.label, None)   # (K, 3, T*L, S, S)
-            views.append(crops)
+            part = slice(c * T * L, (c + 1) * T * L)
+            crops, _, moved = self.transform.apply(frames[part], record.label, None,
+                                                   None if boxes is None else boxes[part])
+            views.append(crops)                                # (K, 3, T*L, S, S)
+            view_boxes.append(moved)                           # (K, T*L, n, 4) or None
         out = torch.cat(views)                                 # (C*K, 3, T*L, S, S)
-        return (out[0] if self.num_views == 1 else out), record.label
+        out_boxes = torch.cat(view_boxes) if self.boxes else None
+        if self.num_views == 1:
+            return out[0], record.label, None if out_boxes is None else out_boxes[0]
+        return out, record.label, out_boxes
 
 
     def _reader(self, record, index: int):
@@ -196,7 +231,8 @@ def evenly_spaced(n: int, count: int, labels: Optional[Sequence[int]] = None) ->
 
 
 def build_dataset(cfg: DataConfig, train: bool = True, num_clips: int = 1,
-                  num_crops: int = 1) -> VideoDataset:
-    """Parse the annotation of ``cfg`` (training or validation) and wrap it as a dataset."""
+                  num_crops: int = 1, boxes: int = 0) -> VideoDataset:
+    """Parse the annotation of ``cfg`` (training or validation) and wrap it as a dataset
+    (``boxes``: see :class:`VideoDataset`)."""
     manifest = load_manifest(cfg, train=train)
-    return VideoDataset(cfg, manifest, train, num_clips=num_clips, num_crops=num_crops)
+    return VideoDataset(cfg, manifest, train, num_clips=num_clips, num_crops=num_crops, boxes=boxes)

@@ -86,12 +86,14 @@ def collate_clips(items: list[dict]) -> dict:
     """Stack the readable samples; list the unreadable ones in ``"skipped"``.
 
     Returns ``{"clip": (b, ...) float32 or None when b == 0, "label": (b,) int64,
-    "index": (b,) int64, "skipped": [(index, "file: reason"), ...]}``.
+    "index": (b,) int64, "skipped": [(index, "file: reason"), ...]}``, plus ``"boxes"``
+    ``(b, ..., N, 4)`` when the samples carry object boxes.
     """
     good = [it for it in items if it.get("clip") is not None]
     skipped = [(int(it["index"]), str(it.get("error", "unreadable"))) for it in items
                if it.get("clip") is None]
-    return {
+    out = {} if not good or good[0].get("boxes") is None else {"boxes": torch.stack([it["boxes"] for it in good])}
+    return out | {
         "clip": torch.stack([it["clip"] for it in good]) if good else None,
         "label": torch.tensor([int(it["label"]) for it in good], dtype=torch.int64),
         "index": torch.tensor([int(it["index"]) for it in good], dtype=torch.int64),

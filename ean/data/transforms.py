@@ -116,6 +116,14 @@ class ClipTransform:
 
     def __call__(self, frames: torch.Tensor, label: int,
                  rng: np.random.Generator | None) -> tuple[torch.Tensor, int]:
+        clips, label, _ = self.apply(frames, label, rng)
+        return clips, label
+
+    def apply(self, frames: torch.Tensor, label: int, rng: np.random.Generator | None,
+              boxes: torch.Tensor | None = None) -> tuple[torch.Tensor, int, torch.Tensor | None]:
+        """As ``__call__``, and the frames' object ``boxes`` ``(N, n, 4)`` (``x1, y1, x2, y2``
+        in [0, 1] of the input frames; NaN = not in view) moved through the same crops and
+        flip: ``(num_crops, N, n, 4)`` in [0, 1] of each crop, NaN where a box left it."""
         cfg = self.cfg
         crop = cfg.input_size if self.train else cfg.test_crop_size
         frames = resize_frames(frames, cfg.resize, crop)
@@ -137,11 +145,30 @@ class ClipTransform:
                 out = F.horizontal_flip(out)
                 if cfg.flip == "swap" and 0 <= label < len(self.flip_map):
                     label = self.flip_map[label]
-            return normalize(out, cfg.mean, cfg.std).unsqueeze(0), label
+            moved = None if boxes is None else crop_boxes(boxes, (h, w), (top, left, ch, cw), do_flip)[None]
+            return normalize(out, cfg.mean, cfg.std).unsqueeze(0), label, moved
         if self.num_crops == 1:
-            boxes = [((h - crop) // 2, (w - crop) // 2, crop, crop)]
+            windows = [((h - crop) // 2, (w - crop) // 2, crop, crop)]
         else:
-            boxes = three_crop_boxes(h, w, crop)
+            windows = three_crop_boxes(h, w, crop)
         crops = [normalize(F.crop(frames, t, l, bh, bw), cfg.mean, cfg.std)
-                 for t, l, bh, bw in boxes]
-        return torch.stack(crops), label
+                 for t, l, bh, bw in windows]
+        moved = None if boxes is None else torch.stack([crop_boxes(boxes, (h, w), win, False) for win in windows])
+        return torch.stack(crops), label, moved
+
+
+def crop_boxes(boxes: torch.Tensor, size: tuple[int, int], window: tuple[int, int, int, int],
+               flip: bool) -> torch.Tensor:
+    """Boxes ``(..., 4)`` in [0, 1] of a ``size = (H, W)`` image -> [0, 1] of its crop
+    ``window = (top, left, height, width)`` (then mirrored if ``flip``); a box that falls
+    outside the crop becomes NaN. Resizing does not move normalised boxes."""
+    (h, w), (top, left, ch, cw) = size, window
+    b = boxes.to(torch.float32).clone()
+    b[..., 0::2] = (b[..., 0::2] * w - left) / cw
+    b[..., 1::2] = (b[..., 1::2] * h - top) / ch
+    b = b.clamp(0.0, 1.0)                                   # NaN stays NaN
+    gone = (b[..., 2] <= b[..., 0]) | (b[..., 3] <= b[..., 1])
+    b[gone] = float("nan")
+    if flip:
+        b = torch.stack([1 - b[..., 2], b[..., 1], 1 - b[..., 0], b[..., 3]], dim=-1)
+    return b

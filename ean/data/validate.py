@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from .config import DataConfig
 from .decode import DecodeError, FrameFolderReader, VideoFileReader, open_media
-from .formats import parse_annotation
+from .formats import drop_missing, parse_annotation
 from .manifest import VideoRecord, display_path
 from .sampling import sample_test
 
@@ -113,6 +113,10 @@ def validate(cfg: DataConfig, annotation: str | None = None, workers: int = 2,
     for p in problems:
         where = f"{p.source}:{p.line}" if p.line is not None else p.source
         report.errors.append(Finding("error", where, "", f"annotation: {p.reason}"))
+    if cfg.missing_media == "skip":   # dropped when the list is loaded: a warning, not an error
+        records, missing = drop_missing(records)
+        report.warnings += [Finding("warning", r.path, r.source, "missing: dropped when the list is loaded "
+                                    "(missing_media=skip)") for r in missing]
     args = [(r, cfg) for r in records]
     bar = tqdm(total=len(args), desc="validate", unit="video", disable=not progress)
     if workers > 1 and len(args) > 1:

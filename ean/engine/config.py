@@ -135,11 +135,13 @@ class RuntimeConfig:
 
     seed: int = 0
     device: str = "auto"
-    """"auto" (CUDA when available), "cpu" or "cuda"."""
+    """"auto" (CUDA when available), "cpu", "cuda" or "cuda:N". Under torchrun every process uses the GPU
+    of its LOCAL_RANK ("cuda:N" is then an error: choose the GPUs with CUDA_VISIBLE_DEVICES)."""
     threads: int = 0
     """CPU threads of torch's intra-op pool (0: torch's default, one per core)."""
     precision: str = "auto"
-    """"auto" (bf16 autocast on CUDA, fp32 on CPU), "fp32", "bf16", "fp16" (CUDA, with a grad scaler)."""
+    """"auto" (bf16 autocast on GPUs with native bf16, i.e. compute capability >= 8.0; fp16 with a grad
+    scaler on older GPUs; fp32 on CPU), "fp32", "bf16", "fp16" (CUDA, with a grad scaler)."""
     channels_last: Optional[bool] = None
     """null: on for CUDA, off for CPU."""
     compile: bool = False

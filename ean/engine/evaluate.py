@@ -37,17 +37,27 @@ class EvalResult:
         return rep
 
 
-def forward_views(model, clips: torch.Tensor, chunk: int, device, dtype) -> torch.Tensor:
-    """(B, V, 3, T*L, H, W) or (B, 3, T*L, H, W) -> (B, V, K) float32 logits."""
+def forward_views(model, clips: torch.Tensor, chunk: int, device, dtype,
+                  boxes: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, V, 3, T*L, H, W) or (B, 3, T*L, H, W) -> (B, V, K) float32 logits.
+
+    ``boxes``: the views' object boxes, (B, V, T*L, N, 4) or (B, T*L, N, 4), for models whose
+    SOI-Tr takes them (``soi.regions = "boxes"``)."""
     if clips.dim() == 5:
         clips = clips.unsqueeze(1)
+        boxes = None if boxes is None else boxes.unsqueeze(1)
     b, v = clips.shape[:2]
     flat = clips.reshape(b * v, *clips.shape[2:])
+    flat_boxes = None if boxes is None else boxes.reshape(b * v, *boxes.shape[2:])
     outputs = []
     for start in range(0, flat.shape[0], chunk):
         x = flat[start:start + chunk].to(device, non_blocking=True)
         with autocast(device, dtype):
-            outputs.append(model(x).float())
+            if flat_boxes is None:
+                outputs.append(model(x).float())
+            else:
+                bx = flat_boxes[start:start + chunk].to(device, non_blocking=True)
+                outputs.append(model(x, boxes=bx).float())
     logits = torch.cat(outputs)
     return logits.reshape(b, v, -1)
 
@@ -73,7 +83,7 @@ def evaluate(model, loader, device, dtype=None, aggregate: str = "logits", chunk
             clips = batch["clip"]
             if clips is None or len(clips) == 0:
                 continue
-            logits = forward_views(model, clips, chunk, device, dtype)
+            logits = forward_views(model, clips, chunk, device, dtype, batch.get("boxes"))
             num_views = logits.shape[1]
             scores.append(aggregate_views(logits, aggregate).cpu())
             labels.append(batch["label"].cpu())
@@ -136,7 +146,8 @@ def evaluate_checkpoint(checkpoint: str | Path, data_overrides: dict | None = No
             data_cfg = data_cfg.override({"val_annotation": data_cfg.annotation})
         clips, crops = PROTOCOLS[protocol]
         try:
-            dataset = build_dataset(data_cfg, train=False, num_clips=clips, num_crops=crops)
+            dataset = build_dataset(data_cfg, train=False, num_clips=clips, num_crops=crops,
+                                    boxes=model.cfg.input_boxes)
         except (FileNotFoundError, ValueError, KeyError) as exc:
             raise UserError(f"data: {exc.args[0] if exc.args else exc}") from None
         names = list(state.get("class_names") or dataset.class_names)

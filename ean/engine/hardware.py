@@ -20,11 +20,18 @@ def seed_everything(seed: int) -> None:
 
 
 def resolve_device(runtime: RuntimeConfig, info: DistInfo | None = None) -> torch.device:
+    """The device of this process. Under torchrun (more than one process) each process takes
+    the GPU of its ``LOCAL_RANK``, and an explicit ``runtime.device=cuda:N`` is an error: it
+    would put every process on GPU N (choose the GPUs with ``CUDA_VISIBLE_DEVICES``)."""
     info = info or DistInfo()
     wanted = runtime.device
     if wanted == "auto":
         wanted = "cuda" if torch.cuda.is_available() else "cpu"
     if wanted.startswith("cuda"):
+        if ":" in wanted and info.enabled:
+            raise UserError(f"runtime.device={runtime.device!r} would put all {info.world_size} processes on "
+                            f"the same GPU; under torchrun each process uses the GPU of its LOCAL_RANK: set "
+                            f"runtime.device=cuda (or auto) and choose the GPUs with CUDA_VISIBLE_DEVICES")
         if not torch.cuda.is_available():
             raise UserError(f"runtime.device={runtime.device!r} but CUDA is not available on this machine "
                             f"(set runtime.device=cpu)")
@@ -33,11 +40,24 @@ def resolve_device(runtime: RuntimeConfig, info: DistInfo | None = None) -> torc
     return torch.device("cpu")
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes in bf16 natively: a CUDA GPU of compute capability 8.0 or
+    more (Ampere, Hopper, ...). ``torch.cuda.is_bf16_supported()`` is also true on older GPUs
+    (V100, T4), which only emulate bf16, slower than fp32."""
+    if device.type != "cuda":
+        return False
+    return torch.cuda.get_device_capability(device) >= (8, 0)
+
+
 def autocast_dtype(runtime: RuntimeConfig, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype (None: full fp32). "auto" is bf16 on CUDA and fp32 on CPU."""
+    """The autocast dtype (None: full fp32). "auto" is bf16 on GPUs with native bf16
+    (compute capability >= 8.0), fp16 (with a grad scaler) on older GPUs, fp32 on CPU."""
     precision = runtime.precision
     if precision == "auto":
-        precision = "bf16" if device.type == "cuda" else "fp32"
+        if device.type != "cuda":
+            precision = "fp32"
+        else:
+            precision = "bf16" if native_bf16(device) else "fp16"
     if precision == "fp16" and device.type != "cuda":
         raise UserError("runtime.precision=fp16 needs CUDA (its grad scaler is CUDA-only); "
                         "use runtime.precision=bf16 or fp32 on CPU")

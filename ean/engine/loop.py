@@ -18,9 +18,11 @@ import io
 import json
 import math
 import signal
+import socket
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Callable
 
@@ -46,6 +48,12 @@ RESUMABLE_CHANGES = ("data.root", "data.num_workers", "data.pin_memory", "data.d
                      "runtime.tensorboard", "runtime.keep_checkpoints", "runtime.checkpoint_every_steps",
                      "runtime.max_steps", "runtime.device", "runtime.detect_anomaly")
 
+# Under fp16 the grad scaler skips an update whose loss or gradients are not finite (and lowers
+# its scale); this many such updates in a row stop the run as diverged.
+MAX_NONFINITE_STEPS = 20
+# How long a process waits to see the marker file rank 0 wrote in RUN_DIR (shared file system check).
+SHARED_FS_TIMEOUT_S = 10.0
+
 METRIC_FIELDS = ("epoch", "step", "lr", "train_loss", "train_top1", "val_loss", "val_top1", "val_top5",
                  "val_mean_class_acc", "val_videos", "val_subset_top1", "epoch_time_s", "train_clips_per_s")
 
@@ -66,7 +74,15 @@ def _rank0_print(info):
 
 
 class _StopFlag:
-    """Set by SIGTERM/SIGINT; checked at step boundaries."""
+    """Set by SIGTERM/SIGINT; checked at step boundaries.
+
+    A scheduler's preemption (and Ctrl-C) signals the whole process group, so the data loader
+    workers die with the same signal. DataLoader's own SIGCHLD handler would then raise
+    "worker exited unexpectedly" wherever the main process happens to be (mid-step
+    included) before it reaches the step boundary where it writes its checkpoint; once a
+    stop is requested that handler is switched off until :meth:`restore`, and a dead worker
+    shows only as an error where the next batch is fetched, which the loop takes as the stop.
+    """
 
     def __init__(self) -> None:
         self.signal: int | None = None
@@ -82,10 +98,12 @@ class _StopFlag:
         if self.signal is not None:  # second signal: give up immediately
             raise KeyboardInterrupt
         self.signal = signum
+        if hasattr(signal, "SIGCHLD") and signal.SIGCHLD not in self._previous:
+            self._previous[signal.SIGCHLD] = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
     def restore(self) -> None:
         for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         self._previous.clear()
 
 
@@ -101,6 +119,9 @@ class Trainer:
         self.model_factory = model_factory
         self.stop = _StopFlag()
         self.epoch_skips: list[tuple[int, str]] = []  # unreadable videos of the current epoch
+        self.saved_step: int | None = None   # global step of the newest checkpoint (written or resumed)
+        self.skipped_updates = 0   # fp16: updates the grad scaler skipped (non-finite loss or gradients)
+        self.nonfinite_run = 0     # ... of them in a row, up to the current step
 
     # ------------------------------------------------------------------------ setup
     def setup(self) -> None:
@@ -142,13 +163,50 @@ class Trainer:
             self._restore()
 
     def _check_run_dir(self) -> None:
+        """RUN_DIR/checkpoints: created by rank 0; with several processes it must be one directory
+        that all of them see (:meth:`_check_shared_run_dir`)."""
+        if self.info.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.ckpt_dir.mkdir(parents=True, exist_ok=True)
+        self._check_shared_run_dir()
         existing = ckpt.list_checkpoints(self.ckpt_dir)
         if existing and not self.resume:
             raise UserError(f"{self.run_dir} already holds checkpoints ({existing[0].name}, ...); "
                             f"pass --resume to continue that run or choose another --out")
+
+    def _check_shared_run_dir(self) -> None:
+        """Rank 0 alone writes checkpoints and logs, and on --resume every process reads the
+        checkpoint rank 0 picks: RUN_DIR must be on a file system that all processes share (for a
+        run over several machines, a network file system). Checked at start-up: rank 0 writes a
+        marker file into RUN_DIR/checkpoints, the others look for it (for up to
+        SHARED_FS_TIMEOUT_S seconds); a process that cannot see it stops every process with an error."""
+        if not self.info.enabled:
+            return
+        token = distributed.broadcast_object(uuid.uuid4().hex if self.info.is_main else None, self.info)
+        marker = self.ckpt_dir / f".shared-fs-check-{token}"
         if self.info.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            self.ckpt_dir.mkdir(parents=True, exist_ok=True)
+            marker.write_text(token)
+        distributed.barrier(self.info)
+        seen = self.info.is_main
+        deadline = time.time() + SHARED_FS_TIMEOUT_S
+        while not seen:
+            try:
+                seen = marker.read_text() == token
+            except OSError:
+                pass
+            if seen or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        views = distributed.all_gather_objects((bool(seen), socket.gethostname()), self.info)
+        if self.info.is_main:
+            marker.unlink(missing_ok=True)
+        blind = [f"rank {rank} (on {host})" for rank, (ok, host) in enumerate(views) if not ok]
+        if blind:
+            raise UserError(f"the run directory is not shared by all {self.info.world_size} processes: "
+                            f"{', '.join(blind)} cannot see the file {marker.name} that rank 0 (on {views[0][1]}) "
+                            f"wrote in {self.ckpt_dir}. Rank 0 alone writes the checkpoints and every process "
+                            f"reads them on --resume, so a run over several machines needs --out on a file "
+                            f"system that all of them mount at the same path")
 
     def _build_data(self) -> None:
         from ean.data import build_dataset, build_loader
@@ -157,8 +215,9 @@ class Trainer:
         d = cfg.data
         # validation during training: 1 clip x centre crop, as the authors
         try:
-            self.train_set = build_dataset(d, train=True)
-            self.val_set = build_dataset(d, train=False, num_clips=1, num_crops=1)
+            boxes = cfg.model.input_boxes   # soi.regions=boxes: the generator's object boxes
+            self.train_set = build_dataset(d, train=True, boxes=boxes)
+            self.val_set = build_dataset(d, train=False, num_clips=1, num_crops=1, boxes=boxes)
         except (FileNotFoundError, ValueError, KeyError) as exc:
             raise UserError(f"data section: {exc.args[0] if exc.args else exc}") from None
         self.class_names = list(self.train_set.class_names)
@@ -221,12 +280,16 @@ class Trainer:
         if changed:
             raise UserError(f"--resume: the config differs from the one {Path(path).name} was trained with "
                             f"in {', '.join(changed)}; resume with the same settings or start a new --out")
+        saved_world = _saved_world_size(state)
+        world = self.info.world_size
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         try:
             self.schedule.load_state_dict(state["scheduler"])
         except ValueError as exc:
-            raise UserError(f"--resume from {path}: {exc}") from None
+            more = (f" ({Path(path).name} was written by {saved_world} processes, this run has {world})"
+                    if saved_world != world else "")
+            raise UserError(f"--resume from {path}: {exc}{more}") from None
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         self.epoch = int(state["epoch"])
@@ -235,11 +298,26 @@ class Trainer:
         self.history = list(state.get("metrics", {}).get("history", []))
         self.best = state.get("metrics", {}).get("best")
         self.last_eval = state.get("metrics", {}).get("last_eval")
-        partial = (state.get("metrics", {}).get("partial_epoch") or {}).get(str(self.info.rank))
+        partials = state.get("metrics", {}).get("partial_epoch") or {}
+        if saved_world == world:
+            partial = partials.get(str(self.info.rank))
+        else:
+            # Another number of processes. The samples of global step k are positions
+            # [k*B, (k+1)*B) of the epoch's permutation whatever the number of processes
+            # (ean.data.loader.EpochSampler shards them rank-strided), and the steps per epoch do
+            # not depend on it either, so the sampler re-shards: each process starts at
+            # batch_in_epoch * B / world of its own shard. The running sums of the epoch go to
+            # rank 0 (they are summed over the processes at its end).
+            partial = _merge_partials(partials, self.info.rank)
+            self.log(f"warning: --resume: {Path(path).name} was written by {saved_world} process(es), this run "
+                     f"has {world}: every step sees the same samples (re-sharded over the processes), but "
+                     f"BatchNorm statistics (per-process batches) and per-process random streams differ, so the "
+                     f"run is not bit-identical to one that kept {saved_world}")
         self.partial = list(partial) if partial is not None and self.batch_in_epoch else None
         rng = state["rng"]
         rank_rng = rng.get("ranks", {}).get(str(self.info.rank)) if isinstance(rng, dict) else None
         ckpt.set_rng_state(rank_rng or rng)
+        self.saved_step = self.global_step
         self.log(f"resumed from {path} (epoch {self.epoch}, batch {self.batch_in_epoch} of "
                  f"{self.steps_per_epoch}, step {self.global_step})")
 
@@ -272,6 +350,7 @@ class Trainer:
     def save(self, epoch_end: bool, is_best: bool = False) -> Path | None:
         """Write a checkpoint (all ranks must call it: RNG states are gathered)."""
         state = self._state()
+        self.saved_step = self.global_step
         if not self.info.is_main:
             return None
         name = ckpt.checkpoint_name(self.global_step, self.epoch if epoch_end else None)
@@ -325,10 +404,17 @@ class Trainer:
         sampler = self.train_loader.sampler
         sampler.set_epoch(epoch)
         sampler.set_start(self.batch_in_epoch * self.batch_per_rank)
+        stop, = self._sync_flags(self.stop.signal is not None)
+        if stop:  # e.g. during the last epoch's end: before (re)starting the loader workers
+            self._interrupt(f"before epoch {epoch + 1}" if self.batch_in_epoch == 0 else f"epoch {epoch + 1}")
         model.train()
         rng = torch.get_rng_state()  # iter() draws a worker seed from the global RNG: keep it out
-        iterator = iter(self.train_loader)
-        torch.set_rng_state(rng)
+        try:
+            iterator = iter(self.train_loader)   # (persistent workers: waits for them to restart)
+        except Exception as exc:
+            iterator = self._loader_failed(exc)
+        finally:
+            torch.set_rng_state(rng)
 
         total = self.steps_per_epoch
         bar = tqdm(total=total, initial=self.batch_in_epoch, desc=f"epoch {epoch + 1}/{cfg.optim.epochs}",
@@ -338,23 +424,23 @@ class Trainer:
             self.epoch_skips = []  # (index, reason) of this process's unreadable videos
         loss_sum, correct, seen, skipped, spent = self.partial
         t0 = time.time() - spent
-        lr = self.schedule.factor(self.global_step) * cfg.optim.lr
+        # the lr reported if no step runs here (resumed after the epoch's last step: that step's lr)
+        lr = self.schedule.factor(self.global_step - (1 if self.batch_in_epoch else 0)) * cfg.optim.lr
         params = [p for p in model.parameters() if p.requires_grad]
         try:
             while self.batch_in_epoch < total:
                 if cfg.runtime.max_steps and self.global_step >= cfg.runtime.max_steps:
                     break
                 try:
-                    batch = next(iterator)
+                    batch = next(iterator) if iterator is not None else None
                 except StopIteration:
                     raise RuntimeError(f"the training loader ended after {self.batch_in_epoch} of {total} "
                                        f"batches in epoch {epoch + 1}") from None
-                stop, empty = self._sync_flags(self.stop.signal is not None, batch["clip"] is None)
+                except Exception as exc:
+                    batch = self._loader_failed(exc)
+                stop, empty = self._sync_flags(self.stop.signal is not None, batch is None or batch["clip"] is None)
                 if stop:  # at a step boundary: this batch is fetched again on resume
-                    self.save(epoch_end=False)
-                    raise TrainingInterrupted(
-                        f"stopped by signal at step {self.global_step} (epoch {epoch + 1}); a checkpoint was "
-                        f"written to {self.ckpt_dir}; continue with --resume")
+                    self._interrupt(f"epoch {epoch + 1}")
                 skipped += len(batch.get("skipped", []))
                 self.epoch_skips.extend(batch.get("skipped", []))
                 self.partial[3] = skipped
@@ -364,10 +450,12 @@ class Trainer:
                     step_loss = float("nan")
                 else:
                     lr = self.schedule.step(opt, self.global_step)
-                    step_loss, step_correct, n = self._step(forward, params, batch["clip"], batch["label"])
-                    loss_sum += step_loss * n
-                    correct += step_correct
-                    seen += n
+                    step_loss, step_correct, n = self._step(forward, params, batch["clip"], batch["label"],
+                                                           batch.get("boxes"))
+                    if n:  # 0: a skipped fp16 update with a non-finite loss
+                        loss_sum += step_loss * n
+                        correct += step_correct
+                        seen += n
                 self.partial = [loss_sum, correct, seen, skipped, time.time() - t0]
                 self.global_step += 1
                 self.batch_in_epoch += 1
@@ -394,6 +482,16 @@ class Trainer:
         return {"loss": sums[0] / max(sums[2], 1), "top1": 100.0 * sums[1] / max(sums[2], 1),
                 "clips": int(sums[2]), "skipped": int(sums[3]), "time": time.time() - t0, "lr": lr}
 
+    def _loader_failed(self, exc: Exception) -> None:
+        """The training loader raised: an error, unless a stop was requested. Then its workers
+        got the signal too ("worker exited unexpectedly"); nothing of the step has run, so the
+        loop writes the checkpoint at this step boundary (``None``: no batch)."""
+        if self.stop.signal is None:
+            raise exc
+        self.log(f"the data loader failed after the stop signal ({str(exc).splitlines()[0]}); "
+                 f"writing the checkpoint of step {self.global_step}")
+        return None
+
     def _sync_flags(self, *flags: bool) -> tuple[bool, ...]:
         """Each flag OR-ed over all processes (so that every rank takes the same branch)."""
         if not self.info.enabled:
@@ -402,12 +500,17 @@ class Trainer:
         torch.distributed.all_reduce(values)
         return tuple(bool(v > 0) for v in values.tolist())
 
-    def _step(self, forward, params, clips, labels) -> tuple[float, int, int]:
+    def _step(self, forward, params, clips, labels, boxes=None) -> tuple[float, int, int]:
+        """One update; ``boxes`` ``(B, T*L, N, 4)``: the clips' object boxes, for models whose
+        SOI-Tr takes them (``soi.regions = "boxes"``)."""
         cfg, opt, scaler = self.cfg, self.optimizer, self.scaler
         clips = clips.to(self.device, non_blocking=True)
         labels = labels.to(self.device, non_blocking=True)
         with autocast(self.device, self.dtype):
-            logits = forward(clips)
+            if boxes is None:
+                logits = forward(clips)
+            else:
+                logits = forward(clips, boxes=boxes.to(self.device, non_blocking=True))
         logits = logits.float()
         loss = F.cross_entropy(logits, labels, label_smoothing=cfg.optim.label_smoothing)
         loss_value = float(loss.detach())
@@ -416,11 +519,13 @@ class Trainer:
             flag = torch.tensor([1.0 if bad else 0.0], device=self.device)
             torch.distributed.all_reduce(flag)
             bad = bool(flag.item() > 0)
-        if bad:
+        if bad and not scaler.is_enabled():
             raise TrainingDiverged(
                 f"the loss became {loss_value} at step {self.global_step + 1} (epoch {self.epoch + 1}, "
                 f"batch {self.batch_in_epoch + 1}); training stopped. The last good checkpoint is kept in "
                 f"{self.ckpt_dir}. Lower optim.base_lr, enable warm-up (optim.warmup_epochs) or use fp32")
+        # fp16: even a non-finite loss goes through backward (every DDP process must take part),
+        # and the grad scaler then skips the update and lowers its scale
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         if cfg.optim.clip_grad_norm:
@@ -431,10 +536,39 @@ class Trainer:
                     f"the gradient norm became {float(norm)} at step {self.global_step + 1} (epoch "
                     f"{self.epoch + 1}); training stopped before the update. The last good checkpoint is "
                     f"kept in {self.ckpt_dir}")
+        scale = scaler.get_scale() if scaler.is_enabled() else None
         scaler.step(opt)
         scaler.update()
+        if scale is not None:
+            # the scale goes down exactly when the scaler found inf/NaN gradients and skipped the
+            # update (the same on every DDP process: the gradients are all-reduced first)
+            new_scale = scaler.get_scale()
+            if new_scale < scale:
+                self._skipped_update(loss_value, new_scale)
+            else:
+                self.nonfinite_run = 0
+        if bad:  # a skipped update: its loss and predictions count for nothing
+            return loss_value, 0, 0
         correct = int((logits.detach().argmax(dim=1) == labels).sum())
         return loss_value, correct, int(labels.shape[0])
+
+    def _skipped_update(self, loss_value: float, new_scale: float) -> None:
+        """Count (and log) an fp16 update the grad scaler skipped; too many in a row: diverged."""
+        self.skipped_updates += 1
+        self.nonfinite_run += 1
+        what = "the gradients were not finite" if math.isfinite(loss_value) else f"the loss was {loss_value}"
+        message = (f"fp16: {what} at step {self.global_step + 1} (epoch {self.epoch + 1}): the grad scaler "
+                   f"skipped the update and lowered its scale to {new_scale:g} ({self.nonfinite_run} in a row, "
+                   f"{self.skipped_updates} in this process so far)")
+        self.log(f"warning: {message}")
+        if self.info.is_main:
+            self._log_line(message)
+        if self.nonfinite_run >= MAX_NONFINITE_STEPS:
+            raise TrainingDiverged(
+                f"{self.nonfinite_run} updates in a row had a non-finite loss or gradients under fp16 (the last "
+                f"{what.removeprefix('the ')}, at step {self.global_step + 1}, epoch {self.epoch + 1}); training "
+                f"stopped. The last good checkpoint is kept in {self.ckpt_dir}. Lower optim.base_lr, enable "
+                f"warm-up (optim.warmup_epochs) or use bf16 / fp32")
 
     # ------------------------------------------------------------------------ epoch end
     def _evaluate(self, loader, desc: str) -> EvalResult:
@@ -449,6 +583,16 @@ class Trainer:
     def _validate(self, full: bool = True) -> EvalResult:
         return self._evaluate(self.val_loader if full else self.monitor_loader, f"validate epoch {self.epoch + 1}")
 
+    def _interrupt(self, where: str) -> None:
+        """Stop at this step boundary: write a checkpoint (unless the newest one is of this very
+        step) and raise :class:`TrainingInterrupted`. Between an epoch's last step and its epoch
+        checkpoint, that checkpoint has every batch of the epoch done: a resumed run validates first."""
+        if self.saved_step != self.global_step:
+            self.save(epoch_end=False)
+        raise TrainingInterrupted(
+            f"stopped by signal at step {self.global_step} ({where}); a checkpoint was written to "
+            f"{self.ckpt_dir}; continue with --resume")
+
     def _end_epoch(self, stats: dict) -> None:
         cfg = self.cfg
         epoch_done = self.epoch + 1
@@ -462,7 +606,16 @@ class Trainer:
         result = None
         full = epoch_done == cfg.optim.epochs or self.monitor_loader is self.val_loader
         if do_eval:
-            result = self._validate(full)
+            stop, = self._sync_flags(self.stop.signal is not None)
+            if stop:  # a stop does not wait for a validation
+                self._interrupt(f"before validating epoch {epoch_done}")
+            try:
+                result = self._validate(full)
+            except Exception:
+                if self.stop.signal is None:
+                    raise
+                # the stop signal reached the validation loader's workers too
+                self._interrupt(f"while validating epoch {epoch_done}")
             rep = result.report(self.class_names)
             row.update(val_loss=rep["loss"], val_top1=rep["top1"], val_top5=rep["top5"],
                        val_mean_class_acc=rep["mean_class_acc"], val_videos=rep["num_videos"],
@@ -525,7 +678,8 @@ class Trainer:
             if protocol in self.protocol_results and path.is_file():
                 continue
             clips, crops = PROTOCOLS[protocol]
-            dataset = build_dataset(cfg.data, train=False, num_clips=clips, num_crops=crops)
+            dataset = build_dataset(cfg.data, train=False, num_clips=clips, num_crops=crops,
+                                    boxes=cfg.model.input_boxes)
             loader = build_loader(dataset, cfg.eval.batch_size, train=False, seed=cfg.data.seed,
                                   num_workers=cfg.data.num_workers, distributed=self.info.enabled)
             result = self._evaluate(loader, f"evaluate {protocol}")
@@ -568,6 +722,7 @@ class Trainer:
             "wall_time_s": wall,
             "train_clips_per_s": clips_per_s,
             "world_size": self.info.world_size,
+            "skipped_updates": self.skipped_updates,
             "device": str(self.device),
             "precision": str(self.dtype or "fp32").replace("torch.", ""),
         }
@@ -579,6 +734,29 @@ class Trainer:
                      + (f"; best val top-1 {best['top1']:.2f}% top-5 {best['top5']:.2f}% (epoch {best['epoch']})"
                         if best else "") + f"; summary in {self.run_dir / 'summary.json'}")
         return summary
+
+
+def _saved_world_size(state: dict) -> int:
+    """The number of processes that wrote a training checkpoint (older ones: from its RNG states)."""
+    if state.get("world_size"):
+        return int(state["world_size"])
+    rng = state.get("rng")
+    ranks = rng.get("ranks") if isinstance(rng, dict) else None
+    return len(ranks) if ranks else 1
+
+
+def _merge_partials(partials: dict, rank: int) -> list | None:
+    """The running sums ``[loss, correct, clips, skipped, seconds]`` of a partly done epoch that
+    another number of processes wrote (one row per old rank), for ``rank`` of this run: rank 0
+    carries their totals, every other rank starts from zero (the elapsed time is the longest)."""
+    rows = [list(r) for r in partials.values() if r is not None]
+    if not rows:
+        return None
+    seconds = max(float(r[4]) for r in rows)
+    if rank != 0:
+        return [0.0, 0, 0, 0, seconds]
+    return [sum(float(r[0]) for r in rows), sum(int(r[1]) for r in rows), sum(int(r[2]) for r in rows),
+            sum(int(r[3]) for r in rows), seconds]
 
 
 def _finite(obj):

@@ -173,6 +173,12 @@ class ModelConfig:
     def __post_init__(self) -> None:
         self.validate()
 
+    @property
+    def input_boxes(self) -> int:
+        """Objects per frame whose boxes the model takes as input (``soi.regions = "boxes"``,
+        Table 7's detector row); 0 when it takes none."""
+        return self.soi.num_objects if self.soi.stages and self.soi.regions == "boxes" else 0
+
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
         def check(value, allowed, what):

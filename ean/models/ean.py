@@ -44,7 +44,9 @@ class EAN(nn.Module):
     * ``features``: ``{"stage1": ..., "stage5": ...}`` maps ``(B, C, T, h, w)`` after each
       stage (and its EAB); ``video_feature`` ``(B, C)``.
 
-    ``boxes`` ``(B, T, N, 4)``: per-frame object boxes for ``soi.regions = "boxes"``.
+    ``boxes``: per-frame object boxes for ``soi.regions = "boxes"``, ``(B, T, N, 4)`` for the
+    frames the 2D backbone sees, or ``(B, T*L, N, 4)`` for every input frame (the model takes
+    those of the frames it sees).
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -99,7 +101,10 @@ class EAN(nn.Module):
         aux: Optional[dict] = {} if return_aux else None
         dense, t = self.split_clip(x)
         b = dense.shape[0]
-        frames = dense[:, :, :, self.sparse_frame_index(dense.shape[3])]
+        sparse = self.sparse_frame_index(dense.shape[3])
+        frames = dense[:, :, :, sparse]
+        if boxes is not None and boxes.dim() == 4 and boxes.shape[1] == t * dense.shape[3] != t:
+            boxes = boxes.view(b, t, dense.shape[3], *boxes.shape[2:])[:, :, sparse]
         frames = frames.transpose(1, 2).reshape(b * t, 3, *frames.shape[-2:])
         f = self.backbone.stem(frames)
         if self.lmc is not None:

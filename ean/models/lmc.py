@@ -103,9 +103,12 @@ class LatentMotionCode(nn.Module):
         return x[:, :, 1:] - x[:, :, :-1]
 
     def _run_layers(self, layers: nn.ModuleList, v: Tensor) -> Tensor:
-        """Linear / BN3d / ReLU layers on a latent ``(N, K, gh, gw, D)`` tensor."""
+        """Linear / BN3d / ReLU layers on a latent ``(N, K, gh, gw, D)`` tensor.
+
+        A BN normalises the latent axis D, moved to the channel position around it; any BN
+        counts (``_BatchNorm``), so that a ``SyncBatchNorm`` (``runtime.sync_bn``) does too."""
         for layer in layers:
-            if isinstance(layer, nn.BatchNorm3d):
+            if isinstance(layer, nn.modules.batchnorm._BatchNorm):
                 v = layer(v.permute(0, 4, 1, 2, 3)).permute(0, 2, 3, 4, 1)
             else:
                 v = layer(v)

@@ -93,12 +93,52 @@ class Attention(nn.Module):
         return self.proj(out)
 
 
-class TokenBatchNorm(nn.BatchNorm1d):
-    """BatchNorm1d over tokens: statistics over batch x tokens. ``(B, L, d)`` -> same shape."""
+_BN_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
-    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+
+class TokenBatchNorm(nn.Module):
+    """BatchNorm1d over tokens: statistics over batch x tokens. ``(B, L, d)`` -> same shape.
+
+    A wrapper around a ``BatchNorm1d(d)`` (``self.bn``) applied to the tokens reshaped to
+    ``(B*L, d)``, not a BatchNorm subclass: ``nn.SyncBatchNorm.convert_sync_batchnorm``
+    (``runtime.sync_bn``) then replaces the inner BN by a ``SyncBatchNorm`` of ``d`` channels
+    and the reshape around it stays, so the converted model computes the same function
+    (a BN subclass would be replaced whole, and the token axis taken for channels).
+
+    The state dict keeps the keys of a plain BatchNorm1d (``weight``, ``running_mean``, ...;
+    no ``bn.``), as our checkpoints and the authors' key mapping (``ean.models.official``)
+    have them; ``bn.``-prefixed keys load as well.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
+        super().__init__()
+        self.bn = nn.BatchNorm1d(num_features, eps=eps, momentum=momentum)
+        self._register_state_dict_hook(_flatten_bn_keys)
+        self._register_load_state_dict_pre_hook(_nest_bn_keys)
+
+    num_features = property(lambda self: self.bn.num_features)
+    weight = property(lambda self: self.bn.weight)
+    bias = property(lambda self: self.bn.bias)
+    running_mean = property(lambda self: self.bn.running_mean)
+    running_var = property(lambda self: self.bn.running_var)
+
+    def forward(self, x: Tensor) -> Tensor:
         b, n, d = x.shape
-        return super().forward(x.reshape(b * n, d)).view(b, n, d)
+        return self.bn(x.reshape(b * n, d)).view(b, n, d)
+
+
+def _flatten_bn_keys(module, state_dict, prefix, local_metadata):
+    """state_dict hook of TokenBatchNorm: ``prefix.bn.weight`` -> ``prefix.weight``, ..."""
+    for key in _BN_KEYS:
+        if prefix + "bn." + key in state_dict:
+            state_dict[prefix + key] = state_dict.pop(prefix + "bn." + key)
+
+
+def _nest_bn_keys(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+    """load_state_dict pre-hook of TokenBatchNorm: the inverse of :func:`_flatten_bn_keys`."""
+    for key in _BN_KEYS:
+        if prefix + key in state_dict:
+            state_dict[prefix + "bn." + key] = state_dict.pop(prefix + key)
 
 
 class FeedForward(nn.Module):

@@ -29,10 +29,22 @@ def _use(args) -> int:
     root = repo_root()
     src = profile_path(args.profile, root)
     load_params(src)  # refuse a broken profile before touching params.yaml
-    shutil.copy(src, root / "params.yaml")
+    if args.rehearse:
+        import yaml
+
+        from ean.study.params import parse_params
+        from ean.study.rehearsal import rehearsal
+
+        raw = rehearsal(yaml.safe_load(src.read_text()))
+        parse_params(raw, src)
+        header = (f"# The {args.profile!r} profile rehearsed on small generated data in the official formats\n"
+                  f"# (written by `ean study use {args.profile} --rehearse`; see ean/study/rehearsal.py).\n")
+        (root / "params.yaml").write_text(header + yaml.safe_dump(raw, sort_keys=False, width=120))
+    else:
+        shutil.copy(src, root / "params.yaml")
     params = load_params(root / "params.yaml")
     pipeline.write(params, root / "dvc.yaml")
-    print(f"params.yaml and dvc.yaml now hold the {args.profile!r} profile "
+    print(f"params.yaml and dvc.yaml now hold the {params.profile!r} profile "
           f"({len(params.runs())} training runs); run `dvc repro`")
     return 0
 
@@ -138,6 +150,9 @@ def register(subparsers) -> None:
 
     s = sub.add_parser("use", help="make a profile the active one (params.yaml, dvc.yaml)")
     s.add_argument("profile", help="smoke, default, study or paper (configs/study/profiles/)")
+    s.add_argument("--rehearse", action="store_true",
+                   help="the profile on small generated data in its datasets' official formats, tiny "
+                        "networks, a few steps, torchrun on CPU processes (ean/study/rehearsal.py)")
     s.set_defaults(func=_use)
     s = sub.add_parser("pipeline", help="write dvc.yaml from params.yaml")
     s.add_argument("--out", default="dvc.yaml")

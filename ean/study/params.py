@@ -69,6 +69,17 @@ class Dataset:
     decoded: bool = False
     label: str = ""
     """What the set stands for, in the tables' column headers (e.g. "Kinetics-like stand-in")."""
+    format: Optional[str] = None
+    """A generated set written in an official layout (``sthv1``, ``sthv2``, ``k400``,
+    ``diving48``: :mod:`ean.data.synth.official`) instead of the embedded one: the
+    rehearsal of the ``paper`` profile (``ean study use paper --rehearse``)."""
+    missing: int = 0
+    """Entries of the training list written without their video (as Kinetics-400's lists)."""
+    corrupt: int = 0
+    """Entries of the training list whose video file is corrupt."""
+    set: dict[str, Any] = field(default_factory=dict)
+    """``data`` settings of this dataset (e.g. ``max_skip_fraction``), for its validation
+    and every run on it."""
 
     @property
     def generated(self) -> bool:
@@ -166,11 +177,20 @@ def parse_params(raw: dict[str, Any], path: Path = Path("params.yaml")) -> Study
             raise UserError(f"{path}: missing section {key!r}")
     datasets = {}
     for name, d in raw["datasets"].items():
-        _check_keys(f"{path}: datasets.{name}", d, {"synth", "root", "seed", "config", "decoded", "label"})
+        _check_keys(f"{path}: datasets.{name}", d, {"synth", "root", "seed", "config", "decoded", "label",
+                                                    "format", "missing", "corrupt", "set"})
         ds = Dataset(name, **d)
-        if ds.generated == (ds.config is not None):
+        if ds.format is not None:
+            from ean.data.synth.official import FORMATS
+
+            if ds.format not in FORMATS or not ds.generated or ds.decoded:
+                raise UserError(f"{path}: datasets.{name}.format: a generated set (synth) written in one of "
+                                f"{', '.join(FORMATS)} (not decoded), got {ds.format!r}")
+        ds.set = dict(ds.set or {})
+        if ds.generated == (ds.config is not None) and not (ds.generated and ds.format):
             raise UserError(f"{path}: datasets.{name} needs exactly one of 'synth' (a generated set) "
-                            "or 'config' (a real dataset's training config)")
+                            "or 'config' (a real dataset's training config); both only with 'format' "
+                            "(a generated set in a real dataset's layout, read with that config's data settings)")
         if ds.generated and not ds.root:
             raise UserError(f"{path}: datasets.{name}: a generated set needs 'root'")
         datasets[name] = ds

@@ -52,7 +52,7 @@ def stages(params: StudyParams) -> dict[str, Any]:
     for name, ds in params.datasets.items():
         stage: dict[str, Any] = {
             "cmd": f"ean study data {name}",
-            "deps": ["ean/data", "ean/study/stages.py"] + ([] if ds.generated else [ds.config]),
+            "deps": ["ean/data", "ean/study/stages.py"] + ([ds.config] if ds.config else []),
             "params": [f"datasets.{name}"],
             "outs": ([ds.root] if ds.generated else [])
             + [{f"{reports}/data/{name}.json": {"cache": False}}],
@@ -148,8 +148,12 @@ FIGURES = {
     "fig10_kernel_weights": ([], ["ean"], ["fig10_kernel_weights_anchor.png",
                                            "fig10_kernel_weights_population.png", "fig10_kernel_weights.json"]),
     "fig11_failures": (["ean", "baseline_soi", "baseline_eab"], ["ean"],
-                       [f"fig11_eab_error_{i}.png" for i in (1, 2)] + [f"fig12_soi_error_{i}.png" for i in (1, 2)]),
+                       [f"fig11_eab_error_{i}.png" for i in (1, 2)] + [f"fig12_soi_error_{i}.png" for i in (1, 2)]
+                       + ["fig11_failures.json"]),
 }
+GROUND_TRUTH = ("fig07_soi_saliency", "fig09_features", "fig10_kernel_weights")
+"""Figures that re-render their clips with the generator (masks, event times, zoom, frame
+rate): only for a variant trained on the embedded generated set."""
 
 
 def _protocol_files(params: StudyParams, tid: str, run: str) -> list[str]:
@@ -172,6 +176,9 @@ def figure_stages(params: StudyParams) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for stem, (scored, loaded, images) in FIGURES.items():
         if any(v not in params.variants for v in scored + loaded):
+            continue
+        ds = params.datasets[params.variants["ean"].dataset]
+        if stem in GROUND_TRUTH and not (ds.generated and not ds.format):
             continue
         deps = [f"notebooks/{stem}.ipynb", "ean/viz", "ean/study/notebook.py", "ean/study/params.py"]
         deps += [f"{reports}/runs/{r}/val_scores.npz" for v in scored for r in params.variants[v].run_names()]

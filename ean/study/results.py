@@ -287,6 +287,11 @@ def dataset_label(params: StudyParams, tid: str) -> str:
     return f"{t.dataset}, profile {params.profile}"
 
 
+PAPER_PROTOCOL = {0: "1 clip x centre crop (224x224)", 2: "10 clips x 3 crops (256x256)",
+                  4: "1 clip or 2 clips x centre crop (224x224), as the row says"}
+"""The paper's test protocol per table (0: the Something tables, 1 and 3 and 5-10)."""
+
+
 def real_dataset_accuracy(tid: str, params: StudyParams) -> tuple[str, dict[str, dict]]:
     """Accuracy of the ``paper`` profile's runs (real datasets, full scale) for table ``tid``,
     when someone has run them here (``reports/paper/runs``); ``("", {})`` otherwise."""
@@ -356,6 +361,9 @@ def build_table(tid: str, params: StudyParams, reports_dir: Optional[Path] = Non
                                  if k not in ("group", "backbone", "pretrain", "frames", "input_clip")}}
         if name not in paper_names:
             shown["row"] = f"{name} [ours only]"
+        stands_in = params.variants[row_spec].label if isinstance(row_spec, str) and row_spec in params.variants else ""
+        if stands_in:   # what our row puts in the paper's place (e.g. oracle boxes for a detector)
+            shown["row"] = f"{shown['row']} [ours: {stands_in}]"
         shown.update(comp.get(name, {}))
         variant = "+".join(row_spec) if isinstance(row_spec, (list, tuple)) else row_spec
         delta, agree = (None, None)
@@ -401,6 +409,10 @@ def build_table(tid: str, params: StudyParams, reports_dir: Optional[Path] = Non
                  "mean ± sample std over seeds of the validation accuracy after the last epoch. These are "
                  "measurements of small networks on a generated benchmark, not reproductions of the paper's "
                  "accuracy: compare the Δ columns, not the absolute numbers.")
+    if tid.isdigit():
+        notes.append(f"Test protocol: the paper's, {PAPER_PROTOCOL.get(int(tid), PAPER_PROTOCOL[0])}; ours, per row, "
+                     "the 'variant' column's '@protocol' (10x3: 10 clips x 3 crops; 2clip: 2 clips x centre crop; "
+                     "none: 1 clip x centre crop, the validation after the last epoch).")
     if ref:
         notes.append(f"'ours Δ': row minus '{ref}' in points of top-1, over the seeds both rows have, on the "
                      "same validation videos, with a 95 % crossed bootstrap interval over videos x seeds; "

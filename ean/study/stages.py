@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -32,6 +33,12 @@ DECODED_FILE = "decoded.npz"
 
 def data_section(ds: Dataset) -> dict[str, Any]:
     """The ``data`` overrides that point a TrainConfig at dataset ``ds``."""
+    if ds.generated and ds.format:   # written in an official layout (the paper profile's rehearsal)
+        from ean.data.synth.official import official_data_config
+        from ean.engine.config import read_yaml
+
+        base = dict(read_yaml(Path(ds.config)).get("data") or {}) if ds.config else {}
+        return {**base, **official_data_config(ds.root, ds.format), **ds.set}
     if ds.generated:
         root = Path(ds.root)
         out = {"format": "sthv2", "annotation": str(root / "train.json"),
@@ -39,14 +46,18 @@ def data_section(ds: Dataset) -> dict[str, Any]:
                "root": str(root / "videos"), "media": "video", "video_ext": ["mp4"]}
         if ds.decoded:
             out["cache_file"] = str(root / DECODED_FILE)
-        return out
+        return {**out, **ds.set}
     from ean.engine.config import read_yaml
-    return dict(read_yaml(Path(ds.config)).get("data") or {})
+    return {**dict(read_yaml(Path(ds.config)).get("data") or {}), **ds.set}
 
 
 # ------------------------------------------------------------------------------ data
-def prepare_dataset(params: StudyParams, name: str, workers: int = 2, progress: bool = True) -> dict:
-    """Generate (if generated) and validate dataset ``name``; write its report."""
+def prepare_dataset(params: StudyParams, name: str, workers: Optional[int] = None, progress: bool = True) -> dict:
+    """Generate (if generated) and validate dataset ``name``; write its report.
+
+    A real dataset may hold a few unusable videos (Kinetics-400 always does): up to the data
+    config's ``max_skip_fraction`` of each list they are listed in the report and training
+    skips them; more stop the stage. ``workers``: processes (default: every CPU)."""
     from ean.data.config import DataConfig
     from ean.data.synth.writer import generate
     from ean.data.validate import validate
@@ -55,8 +66,14 @@ def prepare_dataset(params: StudyParams, name: str, workers: int = 2, progress: 
         raise UserError(f"unknown dataset {name!r}; the profile has {sorted(params.datasets)}")
     ds = params.datasets[name]
     t0 = time.perf_counter()
+    workers = workers or os.cpu_count() or 1
     stats = None
-    if ds.generated:
+    if ds.generated and ds.format:
+        from ean.data.synth.official import write_official
+
+        stats = write_official(ds.root, ds.format, profile=ds.synth, seed=ds.seed, missing=ds.missing,
+                               corrupt=ds.corrupt, workers=workers, progress=progress)
+    elif ds.generated:
         stats = generate(ds.root, ds.synth, seed=ds.seed, workers=workers, progress=progress)
     cfg = DataConfig.from_dict(data_section(ds))
     reports, decoded = {}, None
@@ -83,8 +100,13 @@ def prepare_dataset(params: StudyParams, name: str, workers: int = 2, progress: 
     else:
         for split, annotation in (("train", cfg.annotation), ("validation", cfg.val_annotation or cfg.annotation)):
             rep = validate(cfg, annotation, workers=workers, progress=progress)
-            if not rep.ok:
-                raise UserError(f"dataset {name}: {rep.summary()}; first problem: {rep.errors[0].line()}")
+            if len(rep.errors) > cfg.max_skip_fraction * max(rep.checked, 1):
+                raise UserError(f"dataset {name}: {rep.summary()}, more than data.max_skip_fraction="
+                                f"{cfg.max_skip_fraction:g} of the list; first problem: {rep.errors[0].line()}")
+            if rep.errors:
+                print(f"warning: dataset {name}: {rep.summary()}; training skips the unusable ones "
+                      f"(at most data.max_skip_fraction={cfg.max_skip_fraction:g}); first: {rep.errors[0].line()}",
+                      file=sys.stderr)
             reports[split] = rep.to_dict()
     out = {"dataset": name, "synth": ds.synth, "seed": ds.seed if ds.generated else None,
            "clips": {k: v["checked"] for k, v in reports.items()}, "decoded": decoded,
@@ -112,8 +134,19 @@ def variant_overrides(params: StudyParams, variant: Variant, seed: int) -> dict[
     for key, value in variant.set.items():
         sets[key if key.split(".")[0] in ("model", "data", "optim", "eval", "runtime") else f"model.{key}"] = value
     ds = params.datasets[variant.dataset]
-    if ds.generated:
+    if ds.generated and ds.format:   # the written set's paths; the variant's config has the rest
+        from ean.data.synth.official import official_data_config
+
+        sets.update({f"data.{k}": v for k, v in {**official_data_config(ds.root, ds.format), **ds.set}.items()})
+    elif ds.generated:
         sets.update({f"data.{k}": v for k, v in data_section(ds).items()})
+    else:
+        sets.update({f"data.{k}": v for k, v in ds.set.items()})
+    if ds.generated and ds.format:   # the variant's config is for the real dataset's classes
+        from ean.data.synth.profiles import get_profile
+        from ean.data.synth.scene import class_names
+
+        sets["model.num_classes"] = len(class_names(get_profile(ds.synth).classes))
     pretrained = _pretrained_path(params)
     if pretrained is not None:
         sets["model.backbone.pretrained"] = pretrained

@@ -4,17 +4,27 @@
     ex = FusionExplorer.for_study("params.yaml")       # checkpoints + validation videos of a profile
     ex.widget                                          # display it in JupyterLab
 
-Pick a checkpoint and a video (a validation video, or any file path); see the frames the
-model samples, its top-5, every EAB's fusion matrix M, the Fig. 10 kernel weights derived
-from M and the SOI-Tr object saliency maps. The zoom and frame-rate sliders re-run the
-model on the zoomed / re-timed clip and redraw everything (a tiny model: a fraction of a
-second on a CPU; ``last_update_s`` holds the time of the last update).
+    ex = FusionExplorer.for_files("ean_r50.pt", "clip.mp4")  # any checkpoint file, any video
+
+Pick a checkpoint (a study run, or any checkpoint file of ours, e.g. one converted from the
+authors' release with ``ean convert-official``) and a video (a validation video, or any
+file); see the frames the model samples, its top-5, every EAB's fusion matrix M, the Fig. 10
+kernel weights derived from M and the SOI-Tr object saliency maps. The zoom and frame-rate
+sliders re-run the model on the zoomed / re-timed clip and redraw everything (a tiny model:
+a fraction of a second on a CPU; a full-size ResNet-50 EAN: about 2 s on 2 cores, 1.2 s of
+it the model). ``last_update_s`` holds the time of the last update, the status shows it.
+
+When the video comes from the generator (``ean.data.synth``), the boxes of its actor
+objects are drawn over the sampled frames and the saliency maps, through the same frame
+sampling, zoom, resize and centre crop as the model's input.
 """
 from __future__ import annotations
 
+import contextlib
+import html
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -49,20 +59,53 @@ def _rgb(frame) -> np.ndarray:
     return frame.permute(1, 2, 0).numpy() / 255.0
 
 
-def draw_frames(view: ClipView):
+BOX_COLOURS = ("#00ff66", "#ff00ff", "#ffff00", "#00ffff", "#ff8800")
+NO_TRUTH = "no ground truth (not a generated video)"
+
+
+def ground_truth(view: ClipView, spec) -> np.ndarray:
+    """``(T, N, 4)``: the generator's box of each actor object on each frame of ``view.frames``,
+    ``(x1, y1, x2, y2)`` in pixels of the shown frames (NaN: not in view). ``spec``: the clip's
+    :class:`ean.data.synth.scene.ClipSpec`."""
+    from ean.data.synth.boxes import object_boxes
+
+    frames = np.clip(view.shown_indices, 0, spec.num_frames - 1)
+    return view.to_shown(object_boxes(spec, frames))
+
+
+def _draw_boxes(ax, boxes: np.ndarray, tile: tuple[int, int], row: int = 0, lw: float = 1.2) -> None:
+    """Outline ``boxes`` ``(T, N, 4)`` (pixels of one tile) on row ``row`` of a :func:`mosaic`
+    of ``tile`` ``(h, w)`` tiles drawn with ``imshow`` on ``ax``; one colour per object."""
+    from matplotlib.patches import Rectangle
+
+    (h, w), gap = tile, 2
+    for i, frame in enumerate(boxes):
+        for o, (x1, y1, x2, y2) in enumerate(frame):
+            if not np.isnan(x1):    # imshow: pixel p spans p - 0.5 .. p + 0.5
+                ax.add_patch(Rectangle((i * (w + gap) + x1 - 0.5, row * (h + gap) + y1 - 0.5), x2 - x1, y2 - y1,
+                                       fill=False, lw=lw, ec=BOX_COLOURS[o % len(BOX_COLOURS)]))
+
+
+def draw_frames(view: ClipView, boxes: Optional[np.ndarray] = None, note: str = ""):
+    """The sampled frames, with ``boxes`` ``(T, N, 4)`` (pixels) outlined and ``note`` above."""
     t = len(view.frames)
-    fig, ax = plt.subplots(figsize=(1.2 * t, 1.45))
+    h, w = view.frames.shape[-2:]
+    fig, ax = plt.subplots(figsize=(1.2 * t, 1.45 + (0.2 if note else 0)))
     ax.imshow(mosaic([[_rgb(f) for f in view.frames]]))
-    w = view.frames.shape[-1] + 2
-    ax.set_xticks([w * i + w / 2 - 1 for i in range(t)], [f"frame {i + 1}" for i in range(t)], fontsize=7)
+    if boxes is not None:
+        _draw_boxes(ax, boxes, (h, w))
+    ax.set_xticks([(w + 2) * i + w / 2 for i in range(t)], [f"frame {i + 1}" for i in range(t)], fontsize=7)
     ax.set_yticks([])
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.2, top=0.98)
+    if note:
+        ax.set_title(note, fontsize=7, loc="left")
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.2, top=0.86 if note else 0.98)
     return fig
 
 
 def draw_fusion(view: ClipView):
     n = len(view.fusion)
-    fig, axes = plt.subplots(1, max(n, 1), figsize=(2.7 * max(n, 1), 2.6), squeeze=False)
+    width = 2.7 * max(n, 1) + 0.25                          # + room for the last colourbar's labels
+    fig, axes = plt.subplots(1, max(n, 1), figsize=(width, 2.6), squeeze=False)
     for e, (stage, m) in enumerate(zip(view.eab_stages, view.fusion)):
         ax = axes[0][e]
         lim = float(m.abs().max()) or 1.0
@@ -77,7 +120,7 @@ def draw_fusion(view: ClipView):
     if n == 0:
         axes[0][0].text(0.5, 0.5, "no EAB in this model", ha="center", va="center")
         axes[0][0].set_axis_off()
-    fig.subplots_adjust(left=0.06, right=0.97, bottom=0.2, top=0.88, wspace=0.45)
+    fig.subplots_adjust(left=0.06, right=1 - 0.5 / width, bottom=0.2, top=0.88, wspace=0.45)
     return fig
 
 
@@ -104,7 +147,9 @@ def draw_kernel_weights(view: ClipView):
     return fig
 
 
-def draw_saliency(view: ClipView):
+def draw_saliency(view: ClipView, boxes: Optional[np.ndarray] = None, tile: int = 112):
+    """Each object's saliency over each frame (tiles of at most ``tile`` pixels); ``boxes``
+    ``(T, N, 4)`` in pixels of ``view.frames``: ground truth, drawn on every row."""
     if view.saliency is None:
         fig, ax = plt.subplots(figsize=(4, 1))
         ax.text(0.5, 0.5, "no Saliency-Net SOI-Tr in this model", ha="center", va="center")
@@ -113,16 +158,24 @@ def draw_saliency(view: ClipView):
     import torch.nn.functional as F
 
     n, t = view.saliency.shape[:2]
-    h, w = view.frames.shape[-2:]
+    h0, w0 = view.frames.shape[-2:]
+    k = min(1.0, tile / max(h0, w0))                       # full-size frames: draw at half size
+    h, w = round(h0 * k), round(w0 * k)
+    frames = view.frames
+    if k < 1:
+        frames = F.interpolate(frames.float(), size=(h, w), mode="area").round().clamp(0, 255)
     maps = F.interpolate(view.saliency.float(), size=(h, w), mode="bilinear", align_corners=False).numpy()
     jet = plt.get_cmap("jet")
     rows = []
     for o in range(n):
         peak = maps[o].max() or 1.0
-        heat = jet(np.clip(maps[o] / peak, 0, 1))[..., :3]                       # (T, H, W, 3)
-        rows.append([0.55 * _rgb(view.frames[i]) + 0.45 * heat[i] for i in range(t)])
+        heat = jet(np.clip(maps[o] / peak, 0, 1))[..., :3]                       # (T, h, w, 3)
+        rows.append([0.55 * _rgb(frames[i]) + 0.45 * heat[i] for i in range(t)])
     fig, ax = plt.subplots(figsize=(1.2 * t, 1.2 * n + 0.3))
     ax.imshow(mosaic(rows))
+    if boxes is not None:
+        for o in range(n):
+            _draw_boxes(ax, boxes * np.array([w / w0, h / h0, w / w0, h / h0]), (h, w), row=o, lw=0.8)
     ax.set_xticks([(w + 2) * i + w / 2 for i in range(t)], [f"frame {i + 1}" for i in range(t)], fontsize=7)
     ax.set_yticks([(h + 2) * o + h / 2 for o in range(n)], [f"object {o + 1}" for o in range(n)], fontsize=7)
     ax.set_title("saliency of each object (each row scaled to its maximum)", fontsize=8)
@@ -130,8 +183,26 @@ def draw_saliency(view: ClipView):
     return fig
 
 
+def _error(text: str) -> str:
+    return f"<span style='color:#c00'>{html.escape(text)}</span>"
+
+
+def _label(path: Path, taken: dict[str, Path]) -> str:
+    """The dropdown name of a picked file: ``file: NAME``, the full path when another file of
+    that name is there already."""
+    name = f"file: {path.name}"
+    return name if taken.get(name, path) == path else f"file: {path}"
+
+
 class FusionExplorer:
-    """The widget: ``checkpoints`` and ``videos`` map display names to paths."""
+    """The widget: ``checkpoints`` and ``videos`` map display names to paths; the two path
+    fields add any checkpoint file or video file to them.
+
+    After each update: ``view`` (the :class:`ClipView`), ``boxes`` (``(T, N, 4)`` ground-truth
+    boxes in pixels of ``view.frames``, or None when the video is not a generated one),
+    ``truth_note`` (what the frames panel says about the ground truth) and ``last_update_s``
+    (seconds, loading a newly picked file included).
+    """
 
     def __init__(self, checkpoints: dict[str, Path], videos: dict[str, Path], zoom: float = 1.0,
                  rate: float = 1.0):
@@ -143,14 +214,22 @@ class FusionExplorer:
         self.videos = {k: Path(v) for k, v in videos.items()}
         self._probes: dict[str, Probe] = {}
         self._frames: dict[str, object] = {}
+        self._truth: dict[str, object] = {}        # video name -> (ClipSpec, SynthProfile) or None
         self.view: Optional[ClipView] = None
+        self.boxes: Optional[np.ndarray] = None
+        self.truth_note = ""
         self.last_update_s = float("nan")
         self.updates = 0
+        self._loading_s = 0.0                     # loading a picked file, counted in the next update
+        self._quiet = False
 
         self.checkpoint = W.Dropdown(options=list(self.checkpoints), description="checkpoint",
                                      layout=W.Layout(width="420px"))
+        self.checkpoint_path = W.Text(placeholder="or any checkpoint file path (ours, e.g. converted), then Enter",
+                                      description="ckpt file", layout=W.Layout(width="560px"),
+                                      continuous_update=False)
         self.video = W.Dropdown(options=list(self.videos), description="video", layout=W.Layout(width="560px"))
-        self.path = W.Text(placeholder="or any video file path, then Enter", description="file",
+        self.path = W.Text(placeholder="or any video file path, then Enter", description="video file",
                            layout=W.Layout(width="560px"), continuous_update=False)
         self.zoom = W.FloatSlider(value=zoom, min=1.0, max=2.0, step=0.1, description="zoom",
                                   continuous_update=False, readout_format=".1f")
@@ -167,11 +246,15 @@ class FusionExplorer:
         self.status.add_class("ean-status")
         self.zoom.add_class("ean-zoom")
         self.rate.add_class("ean-rate")
+        self.checkpoint_path.add_class("ean-checkpoint-path")
+        self.path.add_class("ean-video-path")
         for w in (self.checkpoint, self.video, self.zoom, self.rate):
-            w.observe(lambda change: self.update(), names="value")
-        self.path.observe(lambda change: self._use_path(change["new"]), names="value")
+            w.observe(lambda change: self._quiet or self.update(), names="value")
+        self.checkpoint_path.observe(lambda change: self.use_checkpoint(change["new"]), names="value")
+        self.path.observe(lambda change: self.use_video(change["new"]), names="value")
         self.widget = W.VBox([
-            W.HBox([self.checkpoint, self.status]), self.video, self.path, W.HBox([self.zoom, self.rate]),
+            W.HBox([self.checkpoint, self.status]), self.checkpoint_path, self.video, self.path,
+            W.HBox([self.zoom, self.rate]),
             W.HTML("<b>Frames the model samples</b>"), self.out_frames, self.top5,
             W.HTML("<b>Fusion matrix M of each EAB</b> (rows: output channels; columns: input channels)"),
             self.out_fusion,
@@ -199,19 +282,66 @@ class FusionExplorer:
         videos = {f"{i:03d} {r.label_name}": Path(r.path) for i, r in enumerate(records)}
         return cls(checkpoints, videos, **kwargs)
 
-    # ------------------------------------------------------------------ update
-    def _use_path(self, path: str) -> None:
-        path = path.strip()
-        if not path:
-            return
-        if not Path(path).exists():
-            self.status.value = f"<span style='color:#c00'>no such file: {path}</span>"
-            return
-        name = f"file: {path}"
-        self.videos[name] = Path(path)
-        self.video.options = list(self.videos)
-        self.video.value = name   # triggers update()
+    @classmethod
+    def for_files(cls, checkpoint: str | Path, video: str | Path, **kwargs) -> "FusionExplorer":
+        """One checkpoint file (ours, e.g. ``ean convert-official``'s output) and one video file."""
+        checkpoint, video = Path(checkpoint), Path(video)
+        return cls({_label(checkpoint, {}): checkpoint}, {_label(video, {}): video}, **kwargs)
 
+    # ------------------------------------------------------------ picking files
+    @contextlib.contextmanager
+    def _quietly(self) -> Iterator[None]:
+        """Change the dropdowns without an update per change."""
+        self._quiet = True
+        try:
+            yield
+        finally:
+            self._quiet = False
+
+    def use_checkpoint(self, path: str) -> Optional[ClipView]:
+        """Load any checkpoint file and show it (the checkpoint path field); a missing or
+        unreadable file leaves the view as it was and says why in red."""
+        if not path.strip():
+            return None
+        path = Path(path.strip()).expanduser()
+        t0 = time.perf_counter()
+        try:
+            probe = Probe.from_checkpoint(path)
+        except Exception as exc:  # shown in the widget, not raised into the event loop
+            self.status.value = _error(f"cannot use checkpoint {path}: {exc}")
+            return None
+        name = _label(path, self.checkpoints)
+        self._probes[name] = probe
+        self.checkpoints[name] = path
+        self._loading_s += time.perf_counter() - t0
+        with self._quietly():
+            self.checkpoint.options = list(self.checkpoints)
+            self.checkpoint.value = name
+        return self.update()
+
+    def use_video(self, path: str) -> Optional[ClipView]:
+        """Decode any video file and show it (the video path field); a missing or undecodable
+        file leaves the view as it was and says why in red."""
+        if not path.strip():
+            return None
+        path = Path(path.strip()).expanduser()
+        t0 = time.perf_counter()
+        try:
+            frames = self.probe().read_video(path)
+        except Exception as exc:  # shown in the widget, not raised into the event loop
+            self.status.value = _error(f"cannot use video {path}: {exc}")
+            return None
+        name = _label(path, self.videos)
+        self._frames[name] = frames
+        self._truth.pop(name, None)
+        self.videos[name] = path
+        self._loading_s += time.perf_counter() - t0
+        with self._quietly():
+            self.video.options = list(self.videos)
+            self.video.value = name
+        return self.update()
+
+    # ------------------------------------------------------------------ update
     def probe(self) -> Probe:
         name = self.checkpoint.value
         if name not in self._probes:
@@ -224,27 +354,48 @@ class FusionExplorer:
             self._frames[key] = probe.read_video(self.videos[self.video.value])
         return self._frames[key]
 
+    def generated(self):
+        """``(ClipSpec, SynthProfile)`` of the current video when the generator made it, else None."""
+        key = self.video.value
+        if key not in self._truth:
+            from ean.data.synth.boxes import generated_clip
+
+            try:
+                self._truth[key] = generated_clip(self.videos[key])
+            except Exception:  # a damaged synth.json is no reason to fail the view
+                self._truth[key] = None
+        return self._truth[key]
+
     def update(self) -> Optional[ClipView]:
+        """Run the model on the current clip and redraw everything; None on failure (said in red)."""
         if self.video.value is None:
+            self.status.value = "pick a video"
             return None
         t0 = time.perf_counter()
         try:
             probe = self.probe()
             view = probe.analyse(self.frames(probe), zoom=self.zoom.value, rate=self.rate.value)
+            found = self.generated()
+            boxes = ground_truth(view, found[0]) if found is not None else None
         except Exception as exc:  # shown in the widget, not raised into the event loop
-            self.status.value = f"<span style='color:#c00'>{type(exc).__name__}: {exc}</span>"
+            self._loading_s = 0.0
+            self.status.value = _error(f"{type(exc).__name__}: {exc}")
             return None
-        self.view = view
-        rows = "".join(f"<tr><td>{i + 1}</td><td>{name}</td><td>{100 * p:.1f}%</td></tr>"
+        self.view, self.boxes = view, boxes
+        self.truth_note = "ground truth: the generator's box of each actor object" if boxes is not None else NO_TRUTH
+        rows = "".join(f"<tr><td>{i + 1}</td><td>{html.escape(name)}</td><td>{100 * p:.1f}%</td></tr>"
                        for i, (name, p) in enumerate(view.top5))
         self.top5.value = f"<b>Top-5</b><table>{rows}</table>"
-        for out, draw in ((self.out_frames, draw_frames), (self.out_fusion, draw_fusion),
-                          (self.out_weights, draw_kernel_weights), (self.out_saliency, draw_saliency)):
-            image = png(draw(view))
+        for out, draw, extra in ((self.out_frames, draw_frames, (boxes, self.truth_note)),
+                                 (self.out_fusion, draw_fusion, ()), (self.out_weights, draw_kernel_weights, ()),
+                                 (self.out_saliency, draw_saliency, (boxes,))):
+            image = png(draw(view, *extra))
             out.outputs = ()              # replace the plot (no output capture: works headless too)
             out.append_display_data(image)
-        self.last_update_s = time.perf_counter() - t0
+        loading, self._loading_s = self._loading_s, 0.0
+        self.last_update_s = time.perf_counter() - t0 + loading
         self.updates += 1
-        self.status.value = (f"update {self.updates}: {1000 * self.last_update_s:.0f} ms "
-                             f"(zoom {self.zoom.value:.1f}, frame rate x{self.rate.value:.2f})")
+        self.status.value = (f"update {self.updates}: {1000 * self.last_update_s:.0f} ms"
+                             + (f", loading the picked file {1000 * loading:.0f} ms of it" if loading else "")
+                             + f" (zoom {self.zoom.value:.1f}, frame rate x{self.rate.value:.2f})")
         return view

@@ -365,26 +365,40 @@ def attributed_errors(scores_file: Path, other_file: Path, k: int = 2) -> pd.Dat
                          "confidence": conf[order].numpy(), "candidates": int(len(pick))})
 
 
-def fig11_failure(view: ClipView, true_name: str, stage: Optional[str] = None):
+def fig11_failure(view: ClipView, true_name: str, stage: Optional[str] = None, overlap=None):
     """One failure case: the frames, the activation after the last EAB, and every SOI-Tr
-    object's saliency map."""
+    object's saliency map. With ``overlap`` (:class:`ean.viz.grounding.Overlap` of the same
+    clip) the ground-truth object masks are outlined in white and each map's share of its
+    mass inside them is printed beside it, with the masks' share of the frame (chance)."""
     stage = stage or (f"stage{view.eab_stages[-1]}" if view.eab_stages else "stage5")
     n_obj = view.saliency.shape[0] if view.saliency is not None else 0
     t = len(view.frames)
     fig, axes = plt.subplots(2 + n_obj, t, figsize=(1.5 * t, 1.55 * (2 + n_obj)), squeeze=False)
     act = view.activation(stage)
+    masks = None
+    if overlap is not None:
+        h, w = view.frames.shape[-2:]
+        masks = torch.nn.functional.interpolate(overlap.union[:, None].float(), size=(h, w), mode="nearest")[:, 0]
     for i in range(t):
         _overlay(axes[0][i], view.frames[i], None)
         axes[0][i].set_title(f"frame {i + 1}", fontsize=8)
         _overlay(axes[1][i], view.frames[i], act[i], cmap="inferno", vmax=float(act.max()))
         for n in range(n_obj):
             _overlay(axes[2 + n][i], view.frames[i], view.saliency[n, i], vmax=float(view.saliency[n].max()))
-    axes[0][0].set_ylabel("frames", fontsize=8)
-    axes[1][0].set_ylabel(f"{stage}\nactivation", fontsize=8)
+        if masks is not None and float(masks[i].max()) >= 0.5:
+            for row in range(2 + n_obj):
+                axes[row][i].contour(masks[i].numpy(), levels=[0.5], colors="white", linewidths=0.8)
+    axes[0][0].set_ylabel("frames" + ("\n(white: objects)" if masks is not None else ""), fontsize=8)
+    share = (lambda v: f"\n{100 * v:.0f}% in objects") if overlap is not None else (lambda v: "")
+    axes[1][0].set_ylabel(f"{stage}\nactivation" + share(overlap.activation if overlap else 0), fontsize=8)
     for n in range(n_obj):
-        axes[2 + n][0].set_ylabel(f"object {n + 1}", fontsize=8)
+        sal = overlap.saliency[n] if overlap is not None and overlap.saliency is not None else None
+        axes[2 + n][0].set_ylabel(f"object {n + 1}" + (share(sal) if sal is not None else ""), fontsize=8)
     top = view.top5[0]
-    fig.suptitle(f"true: {true_name}\npredicted: {top[0]} ({100 * top[1]:.0f}%)", fontsize=9)
+    title = f"true: {true_name}\npredicted: {top[0]} ({100 * top[1]:.0f}%)"
+    if overlap is not None:
+        title += f"; the objects cover {100 * overlap.chance:.0f}% of the frame (an even map's share)"
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -211,3 +211,60 @@ def grounding_study(params, subset: int = 90, seeds: Optional[list[int]] = None,
                     hits, chance = pointing_hits(aux["saliency"][0], view.union)
                     res.pointing[i, k], res.pointing_chance[i, k] = hits.mean(), chance.mean()
     return res
+
+
+@dataclass
+class Overlap:
+    """Where one model's attention lies on one generated clip, against the object masks."""
+
+    predicted: int
+    label: int
+    saliency: Optional[np.ndarray]   # (N,) share of each object map's mass inside the masks (None: no Saliency-Net)
+    activation: float                # share of the stage's activation mass inside the masks
+    chance: float                    # the masks' share of the frame (an evenly spread map's score)
+    union: torch.Tensor              # (T, S, S) the masks on the sparse frames of the test view
+
+    @property
+    def saliency_best(self) -> float:
+        """The best-placed object map's share (NaN without a Saliency-Net)."""
+        return float("nan") if self.saliency is None else float(self.saliency.max())
+
+
+def overlap(model, data_cfg, spec, prof, stage: str) -> Overlap:
+    """Render a generated clip (``spec`` of ``prof``) with its object masks, run ``model`` on
+    its 1-clip test view and measure how much of each SOI-Tr object map's and of ``stage``'s
+    activation mass lies inside the masks (Figs. 11 and 12: did the module look at the objects?)."""
+    from ean.data.synth.scene import object_masks, render
+
+    frames, masks = render(spec, prof), object_masks(spec)
+    view = model_view(frames, masks, data_cfg, model.cfg, model.sparse_frame_index(model.cfg.segment_length))
+    with torch.no_grad():
+        logits, aux = model(view.x, return_aux=True)
+    share, chance = energy_share(aux["features"][stage][0].abs().mean(0), view.union)
+    sal = None
+    if "saliency" in aux:
+        maps = aux["saliency"][0]                                             # (N, T, h, w)
+        sal = np.array([energy_share(maps[n], view.union)[0].mean() for n in range(maps.shape[0])])
+    return Overlap(int(logits[0].argmax()), spec.label, sal, float(share.mean()), float(chance.mean()), view.union)
+
+
+def overlap_by_outcome(model, data_cfg, specs, prof, stage: str, progress: bool = True) -> dict:
+    """The best object map's share inside the masks on the clips ``specs``, split by whether
+    ``model`` classifies them correctly: ``{"correct": [...], "errors": [...], "chance": [...],
+    "difference": {delta, ci_low, ci_high}}`` (correct minus errors, in points, with a 95 %
+    bootstrap interval over clips: do errors look less at the objects?)."""
+    from scipy import stats
+    from tqdm.auto import tqdm
+
+    right, wrong, chance = [], [], []
+    for spec in tqdm(specs, desc="overlap", unit="clip", disable=not progress):
+        o = overlap(model, data_cfg, spec, prof, stage)
+        (right if o.predicted == o.label else wrong).append(100 * o.saliency_best)
+        chance.append(100 * o.chance)
+    out = {"correct": right, "errors": wrong, "chance": chance, "difference": None}
+    if len(right) >= 2 and len(wrong) >= 2 and np.isfinite(right + wrong).all():
+        diff = lambda a, b: np.mean(a) - np.mean(b)  # noqa: E731
+        ci = stats.bootstrap((np.array(right), np.array(wrong)), diff, n_resamples=4000,
+                             method="percentile", random_state=0).confidence_interval
+        out["difference"] = {"delta": float(diff(right, wrong)), "ci_low": float(ci.low), "ci_high": float(ci.high)}
+    return out

@@ -39,6 +39,11 @@ class ClipView:
     saliency: Optional[Tensor] = None    # (N, T, h, w) object maps of the last SOI-Tr
     attention: Optional[Tensor] = None   # (L, L) last block's attention, averaged over heads
     features: dict[str, Tensor] = field(default_factory=dict)   # stageS: (C, T, h, w)
+    indices: Optional[np.ndarray] = None        # (T*L,) the clip's frame indices in the video
+    shown_indices: Optional[np.ndarray] = None  # (T,) the video frame index of each of ``frames``
+    region: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+    """``(x1, y1, x2, y2)``: the part of a video frame that ``frames`` show (after the zoom, the
+    resize and the centre crop), in [0, 1] coordinates of the video frame."""
 
     @property
     def top5(self) -> list[tuple[str, float]]:
@@ -52,6 +57,19 @@ class ClipView:
     def activation(self, stage: str) -> Tensor:
         """``(T, h, w)``: the channel-mean absolute activation of a stage's output."""
         return self.features[stage].abs().mean(dim=0)
+
+    def to_shown(self, boxes: np.ndarray) -> np.ndarray:
+        """Boxes ``(..., 4)`` ``(x1, y1, x2, y2)`` in [0, 1] video-frame coordinates -> pixel
+        coordinates of ``frames`` ``(..., 4)`` (pixel edges: 0 .. S), clipped to the shown
+        frame; NaN for NaN boxes and for boxes entirely outside it."""
+        x1, y1, x2, y2 = self.region
+        h, w = self.frames.shape[-2:]
+        b = np.asarray(boxes, dtype=np.float64)
+        out = np.empty_like(b)
+        out[..., 0::2] = np.clip((b[..., 0::2] - x1) / (x2 - x1) * w, 0, w)
+        out[..., 1::2] = np.clip((b[..., 1::2] - y1) / (y2 - y1) * h, 0, h)
+        out[(out[..., 2] <= out[..., 0]) | (out[..., 3] <= out[..., 1])] = np.nan
+        return out
 
 
 def kernel_extents(eab) -> list[int]:
@@ -103,24 +121,37 @@ class Probe:
 
     def clip(self, video: Tensor, zoom: float = 1.0, rate: float = 1.0) -> tuple[Tensor, Tensor]:
         """``(1, 3, T*L, S, S)`` model input and the ``(T, 3, S, S)`` uint8 frames it shows."""
+        x, shown, _ = self._clip(video, zoom, rate)
+        return x, shown
+
+    def _clip(self, video: Tensor, zoom: float, rate: float) -> tuple[Tensor, Tensor, dict[str, Any]]:
+        """:meth:`clip` and its geometry: ``indices`` (T*L,), ``shown_indices`` (T,) and
+        ``region`` (see :class:`ClipView`)."""
         from ean.data.transforms import normalize, resize_frames
 
         t, length = self.cfg.num_segments, self.cfg.segment_length
         idx = rate_indices(len(video), t, rate, length)
         frames = video[torch.from_numpy(idx)]
+        h0, w0 = frames.shape[-2:]
         frames = spatial_zoom(frames, zoom)
+        # the source pixels the zoomed frame shows: spatial_zoom's centre crop (edges, pixels)
+        zh, zw = (max(1, round(h0 / zoom)), max(1, round(w0 / zoom))) if zoom != 1 else (h0, w0)
+        ztop, zleft = (h0 - zh) // 2, (w0 - zw) // 2
         crop = self.data_cfg.test_crop_size or self.data_cfg.input_size
         frames = resize_frames(frames, self.data_cfg.resize, crop)
         h, w = frames.shape[-2:]
         top, left = (h - crop) // 2, (w - crop) // 2
         frames = frames[..., top:top + crop, left:left + crop]
         x = normalize(frames, self.data_cfg.mean, self.data_cfg.std)   # (3, N, S, S)
-        sparse = frames[self.model.sparse_frame_index(length)::length]
-        return x.unsqueeze(0), sparse
+        first = self.model.sparse_frame_index(length)
+        sparse = frames[first::length]
+        region = ((zleft + zw * left / w) / w0, (ztop + zh * top / h) / h0,
+                  (zleft + zw * (left + crop) / w) / w0, (ztop + zh * (top + crop) / h) / h0)
+        return x.unsqueeze(0), sparse, {"indices": idx, "shown_indices": idx[first::length], "region": region}
 
     @torch.no_grad()
     def analyse(self, video: Tensor, zoom: float = 1.0, rate: float = 1.0) -> ClipView:
-        x, shown = self.clip(video, zoom, rate)
+        x, shown, geometry = self._clip(video, zoom, rate)
         logits, aux = self.model(x, return_aux=True)
         logits = logits[0]
         attention = None
@@ -137,4 +168,5 @@ class Probe:
             saliency=aux["saliency"][0] if "saliency" in aux else None,
             attention=attention,
             features={k: v[0] for k, v in aux.get("features", {}).items()},
+            **geometry,
         )

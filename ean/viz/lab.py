@@ -4,13 +4,17 @@ pointed at the system browser; nothing downloads a browser).
     with JupyterLab(root) as lab, browser() as page:
         result = run_explorer(page, lab, "notebooks/explore_fusion_matrices.ipynb")
 
+    # ... or type a checkpoint file and a video file into the widget's path fields first:
+        result = run_explorer(page, lab, notebook, checkpoint="ckpt.pt", video="clip.mp4")
+
 Used by the end-to-end test (``tests/viz/test_explorer_browser.py``) and by
-``tools/explorer_screenshot.py`` (the README's screenshot).
+``tools/explorer_screenshot.py`` (the README's screenshots).
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -125,6 +129,9 @@ class ExplorerRun:
 
 WEIGHTS_IMG = ".ean-kernel-weights img"
 STATUS = ".ean-status"
+CHECKPOINT_PATH = ".ean-checkpoint-path input"
+VIDEO_PATH = ".ean-video-path input"
+ZOOM_READOUT = ".ean-zoom .widget-readout"
 
 
 def _run_all(page) -> None:
@@ -153,10 +160,39 @@ def error_outputs(page) -> list[str]:
     return texts
 
 
+def _status(page) -> str:
+    return page.locator(STATUS).first.inner_text()
+
+
+def type_path(page, field: str, path: str, timeout_s: float = 300.0) -> str:
+    """Type ``path`` into a path field of the widget (``CHECKPOINT_PATH`` or ``VIDEO_PATH``)
+    and press Enter, as a person does; wait for the update it starts and return the status.
+    Raises RuntimeError when the widget answers in red (cannot use the file, or the update
+    failed)."""
+    before = _status(page)
+    box = page.locator(field).first
+    box.scroll_into_view_if_needed()
+    box.click()
+    box.fill(path)
+    box.press("Enter")
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        status = _status(page)
+        if status != before:
+            if not re.match(r"update \d+:", status.strip()):
+                raise RuntimeError(f"the explorer refused {path}: {status}")
+            return status
+        time.sleep(0.5)
+    raise RuntimeError(f"no update within {timeout_s:.0f} s after typing {path} ({before})")
+
+
 def run_explorer(page, lab: JupyterLab, notebook: str, timeout_s: float = 300.0, key_presses: int = 3,
-                 screenshot: Optional[Path] = None) -> ExplorerRun:
-    """Open ``notebook``, run all cells, move the zoom slider right ``key_presses`` steps and
-    report the kernel-weight plot before and after."""
+                 screenshot: Optional[Path] = None, checkpoint: Optional[str] = None,
+                 video: Optional[str] = None) -> ExplorerRun:
+    """Open ``notebook``, run all cells, type ``checkpoint`` and ``video`` (if given) into the
+    widget's path fields, move the zoom slider right ``key_presses`` steps and report the
+    kernel-weight plot before and after the slider moved (the screenshot: once the update of
+    the slider's final value is shown)."""
     page.set_default_timeout(timeout_s * 1000)
     page.goto(lab.url(notebook))
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout_s * 1000)
@@ -168,21 +204,30 @@ def run_explorer(page, lab: JupyterLab, notebook: str, timeout_s: float = 300.0,
     page.wait_for_selector(WEIGHTS_IMG, timeout=timeout_s * 1000)
     page.wait_for_function(f"document.querySelector('{STATUS}') && "
                            f"document.querySelector('{STATUS}').innerText.includes('update')")
+    for field, path in ((CHECKPOINT_PATH, checkpoint), (VIDEO_PATH, video)):
+        if path is not None:
+            type_path(page, field, str(path), timeout_s)
     before = page.locator(WEIGHTS_IMG).first.get_attribute("src") or ""
-    status_before = page.locator(STATUS).first.inner_text()
+    status_before = _status(page)
     handle = page.locator(".ean-zoom .noUi-handle").first
     handle.scroll_into_view_if_needed()
     handle.focus()
     for _ in range(key_presses):
         page.keyboard.press("ArrowRight")
-    deadline = time.time() + 60
+    deadline = time.time() + (60 if checkpoint is None else timeout_s)   # full-size: seconds per update
     after, status_after = before, status_before
     while time.time() < deadline:
-        status_after = page.locator(STATUS).first.inner_text()
+        status_after = _status(page)
         after = page.locator(WEIGHTS_IMG).first.get_attribute("src") or ""
         if after != before and status_after != status_before and "zoom 1.0" not in status_after:
             break
         time.sleep(0.5)
+    if screenshot is not None:      # one key press may queue an update each: wait for the last
+        final = f"zoom {page.locator(ZOOM_READOUT).first.inner_text().strip()}"
+        while time.time() < deadline and final not in status_after:
+            time.sleep(0.5)
+            status_after = _status(page)
+        after = page.locator(WEIGHTS_IMG).first.get_attribute("src") or ""
     if screenshot is not None:
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         _dismiss_news(page)

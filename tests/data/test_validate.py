@@ -135,3 +135,23 @@ def test_cli_validate_exit_status_and_json(bad_set, tmp_path, capsys):
     captured = capsys.readouterr()
     assert rc == 0 and "WARNING" in captured.out and "0 unusable" in captured.err
     assert main(["data", "validate", str(tmp_path / "nope.txt"), "--format", "videos"]) == 2
+
+
+def test_missing_media_skip_drops_missing_videos_when_the_list_is_loaded(bad_set, capsys):
+    """Kinetics-400's recipe: videos that no longer exist are dropped from the list (one
+    warning), so training never counts them against max_skip_fraction; corrupt files stay
+    unusable entries."""
+    root, ann = bad_set
+    common = dict(format="videos", annotation=str(ann), root=str(root), num_classes=2, num_segments=8,
+                  on_bad_annotation="skip")
+    kept = build_dataset(DataConfig(**common), train=True)
+    dropped = build_dataset(DataConfig(**common, missing_media="skip"), train=True)
+    names = lambda ds: {os.path.basename(r.path) for r in ds.manifest.records}  # noqa: E731
+    assert "missing.mp4" in names(kept) and names(dropped) == names(kept) - {"missing.mp4"}
+    assert "dropped 1 of 12 entries whose media does not exist" in capsys.readouterr().err
+    report = validate(DataConfig(**common, missing_media="skip"), workers=1, progress=False)
+    assert "missing.mp4" not in {os.path.basename(f.path) for f in report.errors}
+    assert any(os.path.basename(f.path) == "missing.mp4" and "dropped" in f.reason for f in report.warnings)
+    assert any(os.path.basename(f.path) == "zero.mp4" for f in report.errors)
+    with pytest.raises(ValueError, match="missing_media"):
+        DataConfig(**common, missing_media="ignore")

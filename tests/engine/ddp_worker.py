@@ -1,6 +1,6 @@
 """Run by test_ddp.py as one process or under torchrun: train and evaluate a BN-free model.
 
-Usage: python ddp_worker.py CONFIG.yaml RUN_DIR
+Usage: python ddp_worker.py CONFIG.yaml RUN_DIR [--resume]
 """
 import sys
 
@@ -26,4 +26,5 @@ class NoBatchNorm(nn.Module):
 if __name__ == "__main__":
     torch.set_num_threads(1)
     config, run = sys.argv[1], sys.argv[2]
-    train(load_config(config), run, model_factory=lambda mc: NoBatchNorm(mc.num_classes))
+    train(load_config(config), run, resume="--resume" in sys.argv[3:],
+          model_factory=lambda mc: NoBatchNorm(mc.num_classes))

@@ -1,4 +1,5 @@
-"""DDP with two CPU processes (gloo) through torchrun: same global batch, same result."""
+"""DDP with two CPU processes (gloo) through torchrun: same global batch, same result; resuming
+with another number of processes; the run directory must be shared by all processes."""
 from __future__ import annotations
 
 import csv
@@ -10,7 +11,11 @@ import numpy as np
 import pytest
 import torch
 
+from ean.cli import UserError
 from ean.engine import checkpoint as ckpt
+from ean.engine import distributed, loop
+from ean.engine.config import build_config
+from ean.engine.distributed import DistInfo
 
 from .conftest import PYTHON, ean_env, make_raw_config, write_config
 
@@ -23,16 +28,31 @@ def _run(cmd, cwd):
     return proc
 
 
-@pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed is not available")
-def test_two_processes_match_one(easy_root, tmp_path, monkeypatch):
-    raw = make_raw_config(easy_root, optim={"epochs": 2, "batch_size": 4, "base_lr": 0.1, "milestones": [1]},
-                          eval={"batch_size": 3})
-    config = write_config(tmp_path / "config.yaml", raw)
-    one, two = tmp_path / "one", tmp_path / "two"
-    _run([PYTHON, str(WORKER), str(config), str(one)], tmp_path)
+def _torchrun(nproc: int) -> list[str]:
     torchrun = shutil.which("torchrun")
-    launcher = [torchrun] if torchrun else [PYTHON, "-m", "torch.distributed.run"]
-    _run(launcher + ["--standalone", "--nproc_per_node", "2", str(WORKER), str(config), str(two)], tmp_path)
+    return ([torchrun] if torchrun else [PYTHON, "-m", "torch.distributed.run"]) + \
+        ["--standalone", "--nproc_per_node", str(nproc)]
+
+
+def _raw(easy_root, **runtime) -> dict:
+    return make_raw_config(easy_root, optim={"epochs": 2, "batch_size": 4, "base_lr": 0.1, "milestones": [1]},
+                           eval={"batch_size": 3}, runtime=runtime)
+
+
+@pytest.fixture(scope="module")
+def one_process_run(easy_root, tmp_path_factory) -> Path:
+    """The reference: the BN-free model trained by one process (2 epochs x 3 steps)."""
+    tmp = tmp_path_factory.mktemp("one")
+    config = write_config(tmp / "config.yaml", _raw(easy_root))
+    _run([PYTHON, str(WORKER), str(config), str(tmp / "run")], tmp)
+    return tmp / "run"
+
+
+@pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed is not available")
+def test_two_processes_match_one(easy_root, tmp_path, one_process_run):
+    config = write_config(tmp_path / "config.yaml", _raw(easy_root))
+    one, two = one_process_run, tmp_path / "two"
+    _run(_torchrun(2) + [str(WORKER), str(config), str(two)], tmp_path)
 
     name = "epoch002_step00000006.pt"
     a = ckpt.load_checkpoint_file(one / "checkpoints" / name, required=ckpt.TRAINING_KEYS)
@@ -55,3 +75,55 @@ def test_two_processes_match_one(easy_root, tmp_path, monkeypatch):
     sa, sb = np.load(one / "val_scores.npz"), np.load(two / "val_scores.npz")
     assert sb["indices"].tolist() == sorted(set(sb["indices"].tolist())) == sa["indices"].tolist()
     np.testing.assert_allclose(sa["scores"], sb["scores"], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed is not available")
+def test_resume_with_another_number_of_processes_reshards(easy_root, tmp_path, one_process_run):
+    """Stopped mid-epoch by two processes, finished by one: each step sees the same samples
+    (re-sharded), so with a BN-free model the run ends as the one-process reference, and the
+    epoch's metrics include the running sums of both old processes."""
+    config = write_config(tmp_path / "config.yaml", _raw(easy_root))
+    first = write_config(tmp_path / "first.yaml", _raw(easy_root, max_steps=4))   # epoch 2, batch 1 of 3
+    run = tmp_path / "run"
+    _run(_torchrun(2) + [str(WORKER), str(first), str(run)], tmp_path)
+    stopped = ckpt.load_checkpoint_file(ckpt.list_checkpoints(run / "checkpoints")[0], required=ckpt.TRAINING_KEYS)
+    assert (stopped["world_size"], stopped["global_step"], stopped["batch_in_epoch"]) == (2, 4, 1)
+    assert set(stopped["metrics"]["partial_epoch"]) == {"0", "1"}
+    proc = _run([PYTHON, str(WORKER), str(config), str(run), "--resume"], tmp_path)
+    assert "written by 2 process(es), this run has 1" in proc.stderr   # old code: silent
+    name = "epoch002_step00000006.pt"
+    ref = ckpt.load_checkpoint_file(one_process_run / "checkpoints" / name, required=ckpt.TRAINING_KEYS)
+    out = ckpt.load_checkpoint_file(run / "checkpoints" / name, required=ckpt.TRAINING_KEYS)
+    assert out["world_size"] == 1
+    for key in ref["model"]:
+        torch.testing.assert_close(out["model"][key], ref["model"][key], rtol=1e-4, atol=1e-5)
+    rows_ref = list(csv.DictReader((one_process_run / "metrics.csv").open()))
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    assert len(rows) == 2
+    for a, b in zip(rows_ref, rows):   # old code: epoch 2 counted rank 0's share of step 4 only
+        assert float(b["train_loss"]) == pytest.approx(float(a["train_loss"]), rel=1e-4)
+        assert float(b["train_top1"]) == pytest.approx(float(a["train_top1"]))
+
+
+def test_a_run_directory_not_shared_by_all_processes_is_an_error(easy_root, tmp_path, monkeypatch):
+    """Rank 1 of 2 cannot see the marker file rank 0 wrote (as on another machine's local disk)."""
+    seen = {}
+
+    def gather(obj, info):
+        seen["rank1"] = obj
+        return [(True, "node-a"), obj]
+
+    monkeypatch.setattr(distributed, "broadcast_object", lambda obj, info, src=0: "0123abcd")
+    monkeypatch.setattr(distributed, "barrier", lambda info: None)
+    monkeypatch.setattr(distributed, "all_gather_objects", gather)
+    monkeypatch.setattr(loop, "SHARED_FS_TIMEOUT_S", 0.3, raising=False)
+    trainer = loop.Trainer(build_config(make_raw_config(easy_root)), tmp_path / "run")
+    trainer.info = DistInfo(rank=1, world_size=2, local_rank=1)
+    with pytest.raises(UserError, match=r"not shared by all 2 processes: rank 1 .*shared-fs-check-0123abcd"):
+        trainer._check_run_dir()      # old code: no check
+    assert seen["rank1"][0] is False
+    # where rank 0's marker is visible, the check passes
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoints" / ".shared-fs-check-0123abcd").write_text("0123abcd")
+    trainer._check_run_dir()
+    assert seen["rank1"][0] is True

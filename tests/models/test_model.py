@@ -294,3 +294,21 @@ def test_config_round_trip():
     again = ModelConfig.from_dict(cfg.to_dict())
     assert again == cfg and again.lmc_variant == "16f" and cfg.copy() == cfg
     assert get_preset("ean_r50_8f_rgb_lmc").lmc_variant == "8f"
+
+
+@pytest.mark.parametrize("name", ["ean_tiny", "ean_tiny_lmc"])
+def test_boxes_of_every_input_frame_are_those_of_the_frames_the_backbone_sees(name):
+    cfg = tiny(name, **{"soi.regions": "boxes"})
+    model = make(cfg).eval()
+    x = clip(cfg, batch=2)
+    t, length = cfg.num_segments, cfg.segment_length
+    g = torch.Generator().manual_seed(1)
+    corner = torch.rand(2, t * length, 4, 2, generator=g) * 0.5
+    dense = torch.cat([corner, corner + 0.4], dim=-1)               # (B, T*L, N, 4)
+    sparse = dense.view(2, t, length, 4, 4)[:, :, model.sparse_frame_index(length)]
+    with torch.no_grad():
+        a, aux_a = model(x, return_aux=True, boxes=dense)
+        b, aux_b = model(x, return_aux=True, boxes=sparse)
+        _, aux_o = model(x, return_aux=True, boxes=dense.roll(1, dims=1))
+    assert torch.equal(a, b) and torch.equal(aux_a["saliency"], aux_b["saliency"])
+    assert not torch.allclose(aux_a["saliency"], aux_o["saliency"])  # the boxes do steer the regions

@@ -99,6 +99,22 @@ def test_rows_a_profile_cannot_train_say_why(params):
     assert "not tested in this profile" in row["note"]
 
 
+def test_a_row_that_stands_in_for_the_papers_says_what_it_is(tmp_path):
+    """Table 7's detector row is trained with the generator's oracle boxes in the study
+    profile: the row is labelled as such (the variant's label), the paper's value kept."""
+    p = load_profile("study", ROOT)
+    p.train["reports_dir"] = str(tmp_path / "reports")
+    assert p.tables["07"].rows["Faster RCNN"] == "ean_soi_boxes"
+    assert p.variants["ean_soi_boxes"].set == {"soi.regions": "boxes"}
+    _write_run(tmp_path / "reports", "ean_soi_boxes-s0", 40.0, 80.0)
+    t = build_table("07", p, complexity=False)
+    rows = t.frame["row"].tolist()
+    assert any(r.startswith("Faster RCNN [ours: oracle boxes") for r in rows), rows
+    assert "Our Det-Net" in rows                                  # rows without a label unchanged
+    got = t.numbers.set_index("row").loc["Faster RCNN"]
+    assert got["paper_top1"] is not None and got["ours_top1_mean"] == pytest.approx(40.0)
+
+
 def test_ensemble_averages_logits_per_seed(params):
     reports = Path(params.reports_dir)
     labels = np.array([0, 1, 2, 0])

@@ -95,3 +95,72 @@ def test_showcase_video_is_the_most_confident_correct_one_of_the_top_class(tmp_p
     per_class = pd.DataFrame({"class": ["b", "a", "c"], "delta": [5.0, 1.0, -2.0]})
     index, name = showcase_video(SimpleNamespace(reports_dir=tmp_path), per_class, seed=0)
     assert (index, name) == (13, "b")
+
+
+class _EvenMaps(torch.nn.Module):
+    """A stand-in model whose object maps and activations are spread evenly over the frame
+    (each scores exactly the masks' share of the frame) and which predicts ``predict``."""
+
+    def __init__(self, cfg, predict: int, objects: int = 3):
+        super().__init__()
+        self.cfg, self.predict, self.objects = cfg, predict, objects
+
+    def sparse_frame_index(self, length: int) -> int:
+        return length // 2
+
+    def forward(self, x, return_aux=False):
+        t = self.cfg.num_segments
+        logits = torch.zeros(1, self.cfg.num_classes)
+        logits[0, self.predict] = 1.0
+        aux = {"features": {"stage4": torch.ones(1, 8, t, 3, 3)},
+               "saliency": torch.full((1, self.objects, t, 3, 3), 1 / 9)}
+        return logits, aux
+
+
+def _generated(k: int = 2):
+    from ean.data.synth import clip_spec, get_profile, jobs_for
+
+    prof = get_profile("smoke")
+    job = [j for j in jobs_for(prof) if j.split == "validation"][k]
+    return clip_spec(job, prof, 0), prof
+
+
+def test_overlap_of_even_maps_is_the_masks_share_and_the_figure_outlines_the_objects():
+    from ean.viz.figures import fig11_failure
+    from ean.viz.grounding import overlap
+    from ean.viz.inspect import ClipView
+
+    spec, prof = _generated()
+    cfg = get_preset("ean_tiny", input_size=32, num_classes=18)
+    data_cfg = DataConfig(input_size=32, resize=[36, 48], mean=[0.0] * 3, std=[1.0] * 3).resolved()
+    o = overlap(_EvenMaps(cfg, predict=spec.label), data_cfg, spec, prof, "stage4")
+    assert o.predicted == o.label == spec.label and 0 < o.chance < 0.5
+    assert o.saliency.shape == (3,)
+    np.testing.assert_allclose(o.saliency, o.chance, atol=0.02)    # bilinear upsampling of an even map
+    assert o.activation == pytest.approx(o.chance, abs=0.02) and o.union.shape == (cfg.num_segments, 32, 32)
+
+    t = cfg.num_segments
+    view = ClipView(frames=torch.zeros(t, 3, 32, 32, dtype=torch.uint8), logits=torch.zeros(18), probs=torch.full((18,), 1 / 18),
+                    class_names=[str(i) for i in range(18)], eab_stages=[4], saliency=torch.full((3, t, 4, 4), 1 / 16),
+                    features={"stage4": torch.ones(8, t, 4, 4)})
+    fig = fig11_failure(view, "true class", "stage4", overlap=o)
+    outlined = [ax for ax in fig.axes if ax.collections]              # contour sets of the masks
+    assert len(outlined) == (3 + 2) * int((o.union.flatten(1).max(1).values >= 0.5).sum())
+    assert "% in objects" in fig.axes[t].get_ylabel()
+    plain = fig11_failure(view, "true class", "stage4")
+    assert not any(ax.collections for ax in plain.axes)
+
+
+def test_overlap_by_outcome_splits_correct_and_wrong_clips():
+    from ean.viz.grounding import overlap_by_outcome
+
+    specs, prof = [], None
+    for k in range(6):
+        spec, prof = _generated(k)
+        specs.append(spec)
+    cfg = get_preset("ean_tiny", input_size=32, num_classes=18)
+    data_cfg = DataConfig(input_size=32, resize=[36, 48], mean=[0.0] * 3, std=[1.0] * 3).resolved()
+    model = _EvenMaps(cfg, predict=specs[0].label)                  # right on clip 0 only (labels differ)
+    got = overlap_by_outcome(model, data_cfg, specs, prof, "stage4", progress=False)
+    assert len(got["correct"]) == 1 and len(got["errors"]) == 5 and got["difference"] is None   # < 2 per side
+    assert np.allclose(got["errors"], [c for c in got["chance"][1:]], atol=2.0)

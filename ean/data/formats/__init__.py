@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import os
 import sys
 from typing import Callable
 
@@ -72,6 +73,22 @@ def load_manifest(cfg: DataConfig, train: bool = True) -> Manifest:
                               f"set DataConfig.on_bad_annotation='skip' to drop them)")
     for p in problems:
         print(f"warning: skipped annotation entry: {p}", file=sys.stderr)
+    if cfg.missing_media == "skip":
+        records, missing = drop_missing(records)
+        if missing:
+            print(f"warning: {display_path(path)}: dropped {len(missing)} of {len(records) + len(missing)} "
+                  f"entries whose media does not exist (missing_media=skip), first: "
+                  f"{display_path(missing[0].path)}", file=sys.stderr)
+            problems = problems + [AnnotationError(r.source, None, f"missing media {display_path(r.path)}")
+                                   for r in missing]
     if not records:
         raise AnnotationError(path, None, "no usable entries")
     return Manifest(records, names, path, problems)
+
+
+def drop_missing(records: list) -> tuple[list, list]:
+    """``(present, missing)``: the records whose video file or frame folder exists, and the rest."""
+    present, missing = [], []
+    for r in records:
+        (present if os.path.exists(r.path) else missing).append(r)
+    return present, missing

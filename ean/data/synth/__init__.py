@@ -2,7 +2,8 @@
 from .profiles import PROFILES, SynthProfile, get_profile
 from .scene import CLASS_NAMES, CLASS_PROGRAMS, make_spec, render
 from .writer import clip_spec, encode_mp4, generate, jobs_for, spec_stats, synthetic_config
+from .official import official_data_config, write_official
 
 __all__ = ["PROFILES", "SynthProfile", "get_profile", "CLASS_NAMES", "CLASS_PROGRAMS",
            "make_spec", "render", "clip_spec", "encode_mp4", "generate", "jobs_for",
-           "spec_stats", "synthetic_config"]
+           "spec_stats", "synthetic_config", "write_official", "official_data_config"]
