@@ -56,7 +56,7 @@ import numpy as np
 from ..formats.kinetics import CSV_COLUMNS, kinetics_clip_name
 from .profiles import SynthProfile, get_profile
 from .scene import class_names, render
-from .writer import SPLITS, ClipJob, clip_spec, encode_mp4, jobs_for
+from .writer import SPLITS, ClipJob, clip_spec, encode_mp4, encode_video, jobs_for
 
 FORMATS = ("sthv1", "sthv2", "k400", "diving48")
 FORMAT_VERSION = 1
@@ -368,33 +368,13 @@ def encode_webm(frames: np.ndarray, path: str | os.PathLike, fps: int = 12, crf:
     """Write ``frames`` (F, H, W, 3) uint8 RGB as a VP9 (else VP8) ``.webm``, atomically.
     Single-threaded libvpx and a bit-exact muxer (no date, fixed ids): the bytes depend only
     on the frames and settings."""
-    import av
-
     codec = webm_codec()
     if codec is None:
         raise RuntimeError("PyAV has no libvpx encoder (libvpx-vp9 or libvpx)")
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".tmp.webm", dir=path.parent)
-    os.close(fd)
-    try:
-        with av.open(tmp, mode="w", format="webm", container_options={"fflags": "+bitexact"}) as container:
-            stream = container.add_stream(codec, rate=fps)
-            stream.width, stream.height = frames.shape[2], frames.shape[1]
-            stream.pix_fmt = "yuv420p"
-            opts = {"crf": str(crf), "b": "0", "threads": "1", "deadline": "good", "cpu-used": "5"}
-            if codec == "libvpx-vp9":
-                opts.update({"row-mt": "0", "tile-columns": "0"})
-            stream.options = opts
-            for f in frames:
-                for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    opts = {"crf": str(crf), "b": "0", "threads": "1", "deadline": "good", "cpu-used": "5"}
+    if codec == "libvpx-vp9":
+        opts.update({"row-mt": "0", "tile-columns": "0"})
+    encode_video(frames, path, "webm", codec, fps, opts, container_options={"fflags": "+bitexact"})
 
 
 def write_jpeg_folder(frames: np.ndarray, folder: str | os.PathLike,

@@ -64,18 +64,26 @@ def encode_mp4(frames: np.ndarray, path: str | os.PathLike, fps: int = 12, crf: 
     """Write ``frames`` (F, H, W, 3) uint8 RGB as H.264/yuv420p MP4, atomically
     (a temporary file in the same folder, renamed when complete). Single-threaded x264,
     so the bytes depend only on the frames and settings."""
+    encode_video(frames, path, "mp4", "libx264", fps,
+                 {"crf": str(crf), "preset": "superfast", "threads": "1",
+                  "x264-params": "threads=1:sliced-threads=0"})
+
+
+def encode_video(frames: np.ndarray, path: str | os.PathLike, container_format: str, codec: str, fps: int,
+                 options: dict[str, str], container_options: dict[str, str] | None = None) -> None:
+    """Encode ``frames`` (F, H, W, 3) uint8 RGB as yuv420p with PyAV into ``path``, atomically:
+    a temporary file in the same folder, renamed when complete (removed on any failure)."""
     import av
 
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".tmp.mp4", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     try:
-        with av.open(tmp, mode="w", format="mp4") as container:
-            stream = container.add_stream("libx264", rate=fps)
+        with av.open(tmp, mode="w", format=container_format, container_options=container_options or {}) as container:
+            stream = container.add_stream(codec, rate=fps)
             stream.width, stream.height = frames.shape[2], frames.shape[1]
             stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": str(crf), "preset": "superfast", "threads": "1",
-                              "x264-params": "threads=1:sliced-threads=0"}
+            stream.options = options
             for f in frames:
                 for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
                     container.mux(packet)
