@@ -101,6 +101,9 @@ class DataConfig:
             holds its own copy; with ``num_workers: 0`` the cache lives across epochs). For
             small datasets such as the embedded study's; the clips are identical with and
             without it.
+        cache_mb: with ``cache``, the most memory (MiB of decoded frames, per process and
+            loader worker) the cache may hold; the least recently used videos are dropped
+            beyond it.
         cache_file: with ``cache``, a file of decoded videos written by
             ``ean.data.decoded.write_decoded``; videos found in it are not decoded at all.
         num_workers: default DataLoader workers.
@@ -142,6 +145,7 @@ class DataConfig:
     max_skip_fraction: float = 0.01
     decode_threads: int = 1
     cache: bool = False
+    cache_mb: int = 4096
     cache_file: str | None = None
     num_workers: int = 2
     pin_memory: bool | None = None
@@ -187,6 +191,8 @@ class DataConfig:
             bad("scales", "must be a non-empty list of values in (0, 1]")
         if not 0.0 <= self.flip_prob <= 1.0:
             bad("flip_prob", "must be in [0, 1]")
+        if not isinstance(self.cache_mb, int) or self.cache_mb < 1:
+            bad("cache_mb", "must be a positive number of MiB")
         if not 0.0 <= self.max_skip_fraction <= 1.0:
             bad("max_skip_fraction", "must be in [0, 1]")
         if len(self.mean) != 3 or len(self.std) != 3 or any(s <= 0 for s in self.std):

@@ -1,7 +1,8 @@
 """The clip dataset: manifest + decoding + TSN sampling + spatial transforms.
 
     ds = build_dataset(cfg, train=True)
-    item = ds[i]            # {"clip": (3, T*L, S, S) float32, "label": int, "index": int}
+    item = ds[i]            # {"clip": (3, T*L, S, S) uint8, "label": int, "index": int}
+    x = ds.normalize(batch["clip"].to(device))   # float32, normalised where the model runs
     ds = build_dataset(cfg, train=False, num_clips=2, num_crops=3)
     item = ds[i]            # {"clip": (V, 3, T*L, S, S)}, V = clips x crops, clip-major
     ds = build_dataset(cfg, train=True, boxes=3)   # generated data: + "boxes" (T*L, 3, 4)
@@ -15,6 +16,7 @@ Randomness of sample ``i`` in epoch ``e`` comes from one generator seeded with
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Optional, Sequence
 
 import numpy as np
@@ -26,7 +28,7 @@ from .decode import DecodeError, open_media
 from .formats import load_manifest
 from .manifest import Manifest, display_path
 from .sampling import sample_test, sample_train
-from .transforms import ClipTransform
+from .transforms import ClipTransform, Normalize
 
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
@@ -63,8 +65,10 @@ class VideoDataset(Dataset):
         self.num_crops = num_crops
         self.seed = self.cfg.seed
         self.epoch = 0
-        self.transform = ClipTransform(self.cfg, train, num_crops, manifest.class_names)
-        self._cache: dict[int, object] = {}
+        self.transform = ClipTransform(self.cfg, train, num_crops, manifest.class_names, normalize=False)
+        self.normalize = Normalize(self.cfg.mean, self.cfg.std)
+        self._cache: OrderedDict[int, object] = OrderedDict()   # least recently used first
+        self._cache_bytes = 0
         self._decoded = None
         self.boxes = int(boxes)
         if self.boxes and len(manifest) and self._spec(0) is None:
@@ -168,15 +172,25 @@ class VideoDataset(Dataset):
     def _reader(self, record, index: int):
         if not self.cfg.cache:
             return open_media(record, self.cfg)
-        if index not in self._cache:
-            video = None
-            if self.cfg.cache_file:
-                if self._decoded is None:
-                    from .decoded import DecodedFile
-                    self._decoded = DecodedFile(self.cfg.cache_file)
-                video = self._decoded.get(record.path)
-            self._cache[index] = video if video is not None else _decode_all(open_media(record, self.cfg))
-        return self._cache[index]
+        if index in self._cache:
+            self._cache.move_to_end(index)
+            return self._cache[index]
+        video = None
+        if self.cfg.cache_file:
+            if self._decoded is None:
+                from .decoded import DecodedFile
+                self._decoded = DecodedFile(self.cfg.cache_file)
+            video = self._decoded.get(record.path)
+        video = video if video is not None else _decode_all(open_media(record, self.cfg))
+        size = video.frames.numel() * video.frames.element_size()
+        budget = self.cfg.cache_mb * 2 ** 20
+        while self._cache and self._cache_bytes + size > budget:   # drop the least recently used
+            _, old = self._cache.popitem(last=False)
+            self._cache_bytes -= old.frames.numel() * old.frames.element_size()
+        if size <= budget:
+            self._cache[index] = video
+            self._cache_bytes += size
+        return video
 
 
 def _decode_all(reader):
@@ -195,6 +209,7 @@ class DatasetSubset(Dataset):
     def __init__(self, dataset: VideoDataset, indices):
         self.dataset = dataset
         self.indices = [int(i) for i in indices]
+        self.normalize = dataset.normalize
 
     def __len__(self) -> int:
         return len(self.indices)

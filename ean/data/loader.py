@@ -124,6 +124,10 @@ def build_loader(dataset, batch_size: int, train: bool, seed: int = 0,
         distributed: shard across ``torch.distributed`` ranks (or the given ``rank`` /
             ``world_size``).
         pin_memory: ``None`` pins when CUDA is available.
+
+    A training loader's workers persist across epochs; an evaluation loader's exit after each
+    pass (otherwise a run would hold its validation workers, and their prefetched multi-view
+    batches, through all of its training).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size} must be >= 1")
@@ -148,8 +152,8 @@ def build_loader(dataset, batch_size: int, train: bool, seed: int = 0,
         pin_memory = cfg.pin_memory if cfg is not None and cfg.pin_memory is not None \
             else torch.cuda.is_available()
     extra = {}
-    if num_workers > 0:
-        extra = {"persistent_workers": True, "worker_init_fn": _worker_init,
+    if num_workers > 0:   # training workers live across epochs; evaluation workers exit after each pass
+        extra = {"persistent_workers": bool(train), "worker_init_fn": _worker_init,
                  "prefetch_factor": cfg.prefetch_factor if cfg is not None else 2}
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
                       collate_fn=collate_clips, pin_memory=pin_memory, drop_last=drop_last,

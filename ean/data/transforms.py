@@ -1,8 +1,9 @@
 """Spatial clip transforms (all frames of a clip share one crop and one flip).
 
-Frames come in as a uint8 tensor ``(N, 3, H, W)`` and leave as normalised float32 clips
-``(3, N, S, S)``. Resizing/cropping use ``torchvision.transforms.v2.functional`` on the whole
-stack at once (bilinear, antialiased).
+Frames come in as a uint8 tensor ``(N, 3, H, W)`` and leave as clips ``(3, N, S, S)``: uint8
+from the datasets (the engine normalises them on the device with :class:`Normalize`),
+normalised float32 from a :class:`ClipTransform` used on its own. Resizing and cropping use
+``torchvision.transforms.v2.functional`` on the whole stack at once (bilinear, antialiased).
 
 Training (authors' ``GroupMultiScaleCrop`` + flip):
   resize (Something: exactly 240x320; others: short side 256) -> multi-scale crop: side
@@ -82,10 +83,33 @@ def three_crop_boxes(image_h: int, image_w: int, size: int) -> list[tuple[int, i
 
 def normalize(frames: torch.Tensor, mean: list[float], std: list[float]) -> torch.Tensor:
     """uint8 ``(N, 3, H, W)`` -> float32 ``(3, N, H, W)``, ``(x/255 - mean) / std``."""
-    x = frames.to(torch.float32).div_(255.0)
-    m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
-    s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
-    return x.sub_(m).div_(s).permute(1, 0, 2, 3).contiguous()
+    return Normalize(mean, std)(frames.permute(1, 0, 2, 3))
+
+
+class Normalize:
+    """uint8 clips ``(..., 3, N, H, W)`` -> float32, ``(x/255 - mean) / std`` per channel, on
+    the clips' device.
+
+    The data loader hands out uint8 clips (a quarter of float32's shared memory and host to
+    device copy: a 10x3 view set of 16x5 frames at 256 is 0.47 GB, not 1.9 GB) and the engine
+    normalises them where the model runs."""
+
+    def __init__(self, mean: list[float], std: list[float]) -> None:
+        self.mean = [float(v) for v in mean]
+        self.std = [float(v) for v in std]
+
+    def __call__(self, clips: torch.Tensor) -> torch.Tensor:
+        if clips.dtype != torch.uint8:
+            raise TypeError(f"Normalize expects uint8 clips, got {clips.dtype}")
+        if clips.dim() < 4 or clips.shape[-4] != 3:
+            raise ValueError(f"Normalize expects clips (..., 3, N, H, W), got {tuple(clips.shape)}")
+        x = clips.to(torch.float32).div_(255.0)
+        m = torch.tensor(self.mean, dtype=torch.float32, device=x.device).view(3, 1, 1, 1)
+        s = torch.tensor(self.std, dtype=torch.float32, device=x.device).view(3, 1, 1, 1)
+        return x.sub_(m).div_(s).contiguous()
+
+    def __repr__(self) -> str:
+        return f"Normalize(mean={self.mean}, std={self.std})"
 
 
 class ClipTransform:
@@ -96,13 +120,16 @@ class ClipTransform:
         train: training augmentation (multi-scale crop + flip) or test crops.
         num_crops: 1 (centre) or 3 (three crops) at test time.
         class_names: used to derive the flip label pairs.
+        normalize: return normalised float32 clips; ``False``: uint8 clips in the same layout,
+            for :class:`Normalize` to finish where the model runs (what the datasets do).
 
     ``__call__(frames (N,3,H,W) uint8, label, rng) -> (clips, label)`` where ``clips`` is
-    ``(num_crops, 3, N, S, S)`` float32 and ``label`` may be swapped by a flip.
+    ``(num_crops, 3, N, S, S)`` float32 (uint8 without ``normalize``) and ``label`` may be
+    swapped by a flip.
     """
 
     def __init__(self, cfg: DataConfig, train: bool, num_crops: int = 1,
-                 class_names: list[str] | None = None):
+                 class_names: list[str] | None = None, normalize: bool = True):
         if num_crops not in (1, 3):
             raise ValueError(f"num_crops={num_crops}: only 1 (centre) or 3 crops are supported")
         if train and num_crops != 1:
@@ -110,6 +137,7 @@ class ClipTransform:
         self.cfg = cfg
         self.train = train
         self.num_crops = num_crops
+        self.finish = Normalize(cfg.mean, cfg.std) if normalize else None
         names = class_names or []
         self.flip_map = flip_label_map(names)
         self.no_flip = direction_classes(names) if cfg.flip == "skip_direction" else set()
@@ -146,15 +174,20 @@ class ClipTransform:
                 if cfg.flip == "swap" and 0 <= label < len(self.flip_map):
                     label = self.flip_map[label]
             moved = None if boxes is None else crop_boxes(boxes, (h, w), (top, left, ch, cw), do_flip)[None]
-            return normalize(out, cfg.mean, cfg.std).unsqueeze(0), label, moved
+            return self._finish(out).unsqueeze(0), label, moved
         if self.num_crops == 1:
             windows = [((h - crop) // 2, (w - crop) // 2, crop, crop)]
         else:
             windows = three_crop_boxes(h, w, crop)
-        crops = [normalize(F.crop(frames, t, l, bh, bw), cfg.mean, cfg.std)
-                 for t, l, bh, bw in windows]
+        crops = [self._finish(F.crop(frames, t, l, bh, bw)) for t, l, bh, bw in windows]
         moved = None if boxes is None else torch.stack([crop_boxes(boxes, (h, w), win, False) for win in windows])
         return torch.stack(crops), label, moved
+
+
+    def _finish(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 ``(N, 3, S, S)`` -> ``(3, N, S, S)``: normalised float32 or uint8."""
+        clip = frames.permute(1, 0, 2, 3)
+        return self.finish(clip) if self.finish is not None else clip.contiguous()
 
 
 def crop_boxes(boxes: torch.Tensor, size: tuple[int, int], window: tuple[int, int, int, int],

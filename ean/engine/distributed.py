@@ -78,3 +78,16 @@ def broadcast_object(obj, info: DistInfo, src: int = 0):
     box = [obj]
     dist.broadcast_object_list(box, src=src)
     return box[0]
+
+
+def broadcast_buffers(module: torch.nn.Module, info: DistInfo, src: int = 0) -> None:
+    """Give every process rank ``src``'s buffers (BatchNorm running statistics).
+
+    DDP broadcasts buffers only before a forward with gradients; after the last training
+    step each rank holds the statistics its own batches left, so without this an evaluation
+    under DDP mixes the ranks' statistics and differs from the checkpoint (rank 0's)."""
+    if not info.enabled:
+        return
+    with torch.no_grad():
+        for buffer in module.buffers():
+            dist.broadcast(buffer, src=src)

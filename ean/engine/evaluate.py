@@ -38,11 +38,15 @@ class EvalResult:
 
 
 def forward_views(model, clips: torch.Tensor, chunk: int, device, dtype,
-                  boxes: torch.Tensor | None = None) -> torch.Tensor:
+                  boxes: torch.Tensor | None = None, normalize=None) -> torch.Tensor:
     """(B, V, 3, T*L, H, W) or (B, 3, T*L, H, W) -> (B, V, K) float32 logits.
 
+    ``clips``: uint8 as a dataset gives them, normalised on ``device`` by ``normalize`` (the
+    dataset's :class:`~ean.data.transforms.Normalize`), or float32 already normalised.
     ``boxes``: the views' object boxes, (B, V, T*L, N, 4) or (B, T*L, N, 4), for models whose
     SOI-Tr takes them (``soi.regions = "boxes"``)."""
+    if clips.dtype == torch.uint8 and normalize is None:
+        raise TypeError("uint8 clips need the dataset's normalize (dataset.normalize)")
     if clips.dim() == 5:
         clips = clips.unsqueeze(1)
         boxes = None if boxes is None else boxes.unsqueeze(1)
@@ -52,6 +56,8 @@ def forward_views(model, clips: torch.Tensor, chunk: int, device, dtype,
     outputs = []
     for start in range(0, flat.shape[0], chunk):
         x = flat[start:start + chunk].to(device, non_blocking=True)
+        if x.dtype == torch.uint8:
+            x = normalize(x)
         with autocast(device, dtype):
             if flat_boxes is None:
                 outputs.append(model(x).float())
@@ -68,6 +74,7 @@ def evaluate(model, loader, device, dtype=None, aggregate: str = "logits", chunk
              desc: str = "eval") -> EvalResult:
     """Evaluate ``model`` on every video of ``loader``; all ranks return the gathered result."""
     info = info or distributed.DistInfo()
+    normalize = getattr(loader.dataset, "normalize", None)
     was_training = model.training
     model.eval()
     scores, labels, indices, skipped = [], [], [], []
@@ -83,7 +90,7 @@ def evaluate(model, loader, device, dtype=None, aggregate: str = "logits", chunk
             clips = batch["clip"]
             if clips is None or len(clips) == 0:
                 continue
-            logits = forward_views(model, clips, chunk, device, dtype, batch.get("boxes"))
+            logits = forward_views(model, clips, chunk, device, dtype, batch.get("boxes"), normalize)
             num_views = logits.shape[1]
             scores.append(aggregate_views(logits, aggregate).cpu())
             labels.append(batch["label"].cpu())

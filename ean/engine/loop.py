@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import math
+import re
 import signal
 import socket
 import sys
@@ -78,14 +79,20 @@ class _StopFlag:
 
     A scheduler's preemption (and Ctrl-C) signals the whole process group, so the data loader
     workers die with the same signal. DataLoader's own SIGCHLD handler would then raise
-    "worker exited unexpectedly" wherever the main process happens to be (mid-step
-    included) before it reaches the step boundary where it writes its checkpoint; once a
-    stop is requested that handler is switched off until :meth:`restore`, and a dead worker
-    shows only as an error where the next batch is fetched, which the loop takes as the stop.
+    "worker ... is killed by signal: Terminated" wherever the main process happens to be
+    (mid-step, or inside a fork of the next loader's workers) — possibly before this
+    process's own SIGTERM handler has run. So :meth:`install` wraps that handler: a worker
+    killed by SIGTERM or SIGINT counts as the stop itself; any other worker death still
+    raises. Once a stop is requested that handler is a no-op until :meth:`restore`, and a
+    dead worker shows only as an error where the next batch is fetched, which the loop takes
+    as the stop.
     """
 
+    STOPPED_WORKER = re.compile(r"DataLoader worker \(pid \d+\) is killed by signal: (Terminated|Interrupt)")
+
     def __init__(self) -> None:
-        self.signal: int | None = None
+        self.signal: int | None = None   # the stop: this process's signal, or its workers'
+        self.received = 0                # SIGTERM/SIGINT delivered to this process
         self._previous: dict = {}
 
     def install(self) -> None:
@@ -93,13 +100,32 @@ class _StopFlag:
             return
         for sig in (signal.SIGTERM, signal.SIGINT):
             self._previous[sig] = signal.signal(sig, self._handle)
+        if hasattr(signal, "SIGCHLD"):
+            from torch.utils.data._utils import signal_handling
+
+            signal_handling._set_SIGCHLD_handler()   # DataLoader's (once per process), to wrap it now
+            loader_handler = signal.getsignal(signal.SIGCHLD)
+            self._previous[signal.SIGCHLD] = loader_handler
+            if callable(loader_handler):
+                signal.signal(signal.SIGCHLD, self._guard(loader_handler))
+
+    def _guard(self, loader_handler):
+        def on_child(signum, frame) -> None:
+            if self.signal is not None:
+                return
+            try:
+                loader_handler(signum, frame)
+            except RuntimeError as exc:
+                if not self.STOPPED_WORKER.search(str(exc)):
+                    raise
+                self.signal = signal.SIGTERM if "Terminated" in str(exc) else signal.SIGINT
+        return on_child
 
     def _handle(self, signum, frame) -> None:
-        if self.signal is not None:  # second signal: give up immediately
+        self.received += 1
+        if self.received > 1:  # a second signal to this process: give up immediately
             raise KeyboardInterrupt
         self.signal = signum
-        if hasattr(signal, "SIGCHLD") and signal.SIGCHLD not in self._previous:
-            self._previous[signal.SIGCHLD] = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
     def restore(self) -> None:
         for sig, handler in self._previous.items():
@@ -118,6 +144,7 @@ class Trainer:
         self.resume = resume
         self.model_factory = model_factory
         self.stop = _StopFlag()
+        self.normalize: Callable[[torch.Tensor], torch.Tensor] | None = None   # the datasets' uint8 -> float
         self.epoch_skips: list[tuple[int, str]] = []  # unreadable videos of the current epoch
         self.saved_step: int | None = None   # global step of the newest checkpoint (written or resumed)
         self.skipped_updates = 0   # fp16: updates the grad scaler skipped (non-finite loss or gradients)
@@ -221,6 +248,7 @@ class Trainer:
         except (FileNotFoundError, ValueError, KeyError) as exc:
             raise UserError(f"data section: {exc.args[0] if exc.args else exc}") from None
         self.class_names = list(self.train_set.class_names)
+        self.normalize = self.train_set.normalize
         if len(self.class_names) != cfg.model.num_classes:
             raise UserError(f"model.num_classes={cfg.model.num_classes} but the training data "
                             f"({d.annotation}) has {len(self.class_names)} classes; "
@@ -323,7 +351,7 @@ class Trainer:
 
     def _state(self) -> dict[str, Any]:
         rng = ckpt.rng_state()
-        partial = list(self.partial) if self.partial is not None else None
+        partial = [v.item() if torch.is_tensor(v) else v for v in self.partial] if self.partial is not None else None
         partials = {"0": partial}
         if self.info.enabled:  # every rank's RNG state (dropout differs per rank) and running sums
             states = distributed.all_gather_objects((rng, partial), self.info)
@@ -423,6 +451,9 @@ class Trainer:
             self.partial = [0.0, 0, 0, 0, 0.0]  # loss sum, correct, clips, skipped, seconds of this epoch
             self.epoch_skips = []  # (index, reason) of this process's unreadable videos
         loss_sum, correct, seen, skipped, spent = self.partial
+        # the running sums stay on the device; they are read only where a step logs
+        loss_sum = torch.tensor(float(loss_sum), dtype=torch.float64, device=self.device)
+        correct = torch.tensor(int(correct), dtype=torch.int64, device=self.device)
         t0 = time.time() - spent
         # the lr reported if no step runs here (resumed after the epoch's last step: that step's lr)
         lr = self.schedule.factor(self.global_step - (1 if self.batch_in_epoch else 0)) * cfg.optim.lr
@@ -447,13 +478,13 @@ class Trainer:
                 if empty:  # every video of the batch was unreadable (on some rank): no update
                     for index, reason in batch.get("skipped", [])[:3]:
                         self.log(f"warning: step {self.global_step + 1}: unreadable video {index}: {reason}")
-                    step_loss = float("nan")
+                    step_loss = None
                 else:
                     lr = self.schedule.step(opt, self.global_step)
                     step_loss, step_correct, n = self._step(forward, params, batch["clip"], batch["label"],
                                                            batch.get("boxes"))
                     if n:  # 0: a skipped fp16 update with a non-finite loss
-                        loss_sum += step_loss * n
+                        loss_sum += step_loss.double() * n
                         correct += step_correct
                         seen += n
                 self.partial = [loss_sum, correct, seen, skipped, time.time() - t0]
@@ -462,8 +493,9 @@ class Trainer:
                 bar.update(1)
                 if self.batch_in_epoch % cfg.runtime.log_every == 0 or self.batch_in_epoch == total:
                     elapsed = time.time() - t0
-                    bar.set_postfix(loss=f"{loss_sum / max(seen, 1):.4f}",
-                                    acc=f"{100.0 * correct / max(seen, 1):.1f}", lr=f"{lr:.2e}",
+                    step_loss = float("nan") if step_loss is None else float(step_loss)
+                    bar.set_postfix(loss=f"{float(loss_sum) / max(seen, 1):.4f}",
+                                    acc=f"{100.0 * int(correct) / max(seen, 1):.1f}", lr=f"{lr:.2e}",
                                     clips_s=f"{seen * self.info.world_size / max(elapsed, 1e-9):.1f}")
                     if self.info.is_main:
                         self._log_line(f"epoch {epoch + 1} step {self.global_step} loss {step_loss:.6f} lr {lr:.6g}")
@@ -478,7 +510,7 @@ class Trainer:
             del iterator
         if self.batch_in_epoch >= total:
             self.partial = None
-        sums = distributed.all_reduce_sum([loss_sum, correct, seen, skipped], self.info, self.device)
+        sums = distributed.all_reduce_sum([float(loss_sum), int(correct), seen, skipped], self.info, self.device)
         return {"loss": sums[0] / max(sums[2], 1), "top1": 100.0 * sums[1] / max(sums[2], 1),
                 "clips": int(sums[2]), "skipped": int(sums[3]), "time": time.time() - t0, "lr": lr}
 
@@ -500,11 +532,20 @@ class Trainer:
         torch.distributed.all_reduce(values)
         return tuple(bool(v > 0) for v in values.tolist())
 
-    def _step(self, forward, params, clips, labels, boxes=None) -> tuple[float, int, int]:
-        """One update; ``boxes`` ``(B, T*L, N, 4)``: the clips' object boxes, for models whose
-        SOI-Tr takes them (``soi.regions = "boxes"``)."""
+    def _step(self, forward, params, clips, labels, boxes=None) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """One update: forward, backward, clip, step. ``boxes`` ``(B, T*L, N, 4)``: the clips'
+        object boxes, for models whose SOI-Tr takes them (``soi.regions = "boxes"``).
+
+        Returns the loss and the count of correct predictions as tensors on the device (the
+        loop reads them only when it logs) and the clips that count (0: an fp16 update skipped
+        for a non-finite loss). No collective of its own and one host sync (fp32/bf16: is the
+        gradient norm finite?): a non-finite loss on any DDP process makes every process's
+        all-reduced gradients non-finite, so the norm, the same everywhere, is the check —
+        before the update, which is then refused (fp32/bf16) or skipped by the scaler (fp16)."""
         cfg, opt, scaler = self.cfg, self.optimizer, self.scaler
         clips = clips.to(self.device, non_blocking=True)
+        if clips.dtype == torch.uint8:   # as the loader gives them: normalised here, on the device
+            clips = self.normalize(clips)
         labels = labels.to(self.device, non_blocking=True)
         with autocast(self.device, self.dtype):
             if boxes is None:
@@ -513,44 +554,40 @@ class Trainer:
                 logits = forward(clips, boxes=boxes.to(self.device, non_blocking=True))
         logits = logits.float()
         loss = F.cross_entropy(logits, labels, label_smoothing=cfg.optim.label_smoothing)
-        loss_value = float(loss.detach())
-        bad = not math.isfinite(loss_value)
-        if self.info.enabled:
-            flag = torch.tensor([1.0 if bad else 0.0], device=self.device)
-            torch.distributed.all_reduce(flag)
-            bad = bool(flag.item() > 0)
-        if bad and not scaler.is_enabled():
-            raise TrainingDiverged(
-                f"the loss became {loss_value} at step {self.global_step + 1} (epoch {self.epoch + 1}, "
-                f"batch {self.batch_in_epoch + 1}); training stopped. The last good checkpoint is kept in "
-                f"{self.ckpt_dir}. Lower optim.base_lr, enable warm-up (optim.warmup_epochs) or use fp32")
-        # fp16: even a non-finite loss goes through backward (every DDP process must take part),
-        # and the grad scaler then skips the update and lowers its scale
         opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        if cfg.optim.clip_grad_norm:
-            scaler.unscale_(opt)
-            norm = torch.nn.utils.clip_grad_norm_(params, cfg.optim.clip_grad_norm)
-            if not scaler.is_enabled() and not torch.isfinite(norm):
-                raise TrainingDiverged(
-                    f"the gradient norm became {float(norm)} at step {self.global_step + 1} (epoch "
-                    f"{self.epoch + 1}); training stopped before the update. The last good checkpoint is "
-                    f"kept in {self.ckpt_dir}")
-        scale = scaler.get_scale() if scaler.is_enabled() else None
-        scaler.step(opt)
-        scaler.update()
-        if scale is not None:
+        scaler.scale(loss).backward()   # every process takes part, whatever its loss
+        if scaler.is_enabled():
+            if cfg.optim.clip_grad_norm:
+                scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(params, cfg.optim.clip_grad_norm)
+            scale = scaler.get_scale()
+            scaler.step(opt)
+            scaler.update()
             # the scale goes down exactly when the scaler found inf/NaN gradients and skipped the
             # update (the same on every DDP process: the gradients are all-reduced first)
             new_scale = scaler.get_scale()
             if new_scale < scale:
+                loss_value = float(loss.detach())
                 self._skipped_update(loss_value, new_scale)
+                if not math.isfinite(loss_value):   # its loss and predictions count for nothing
+                    return loss.detach(), torch.zeros((), dtype=torch.int64, device=self.device), 0
             else:
                 self.nonfinite_run = 0
-        if bad:  # a skipped update: its loss and predictions count for nothing
-            return loss_value, 0, 0
-        correct = int((logits.detach().argmax(dim=1) == labels).sum())
-        return loss_value, correct, int(labels.shape[0])
+        else:
+            # max_norm = inf measures without clipping (the gradients are multiplied by exactly 1)
+            norm = torch.nn.utils.clip_grad_norm_(params, cfg.optim.clip_grad_norm or math.inf)
+            if not torch.isfinite(norm):
+                loss_value = float(loss.detach())
+                what = (f"the loss became {loss_value}" if not math.isfinite(loss_value)
+                        else f"the gradient norm became {float(norm)}")
+                raise TrainingDiverged(
+                    f"{what} at step {self.global_step + 1} (epoch {self.epoch + 1}, batch "
+                    f"{self.batch_in_epoch + 1}); training stopped before the update. The last good checkpoint "
+                    f"is kept in {self.ckpt_dir}. Lower optim.base_lr, enable warm-up (optim.warmup_epochs) "
+                    f"or use fp32")
+            opt.step()
+        correct = (logits.detach().argmax(dim=1) == labels).sum()
+        return loss.detach(), correct, int(labels.shape[0])
 
     def _skipped_update(self, loss_value: float, new_scale: float) -> None:
         """Count (and log) an fp16 update the grad scaler skipped; too many in a row: diverged."""
@@ -572,7 +609,9 @@ class Trainer:
 
     # ------------------------------------------------------------------------ epoch end
     def _evaluate(self, loader, desc: str) -> EvalResult:
-        """Evaluate on ``loader`` without disturbing the training's random stream."""
+        """Evaluate on ``loader`` without disturbing the training's random stream, every rank
+        with rank 0's BatchNorm statistics (those of the checkpoints)."""
+        distributed.broadcast_buffers(self.model, self.info)
         rng = torch.get_rng_state()
         result = evaluate(self.model, loader, self.device, self.dtype, self.cfg.eval.aggregate,
                           chunk=self.cfg.eval.batch_size, info=self.info, progress=self.cfg.runtime.progress,

@@ -62,7 +62,8 @@ def predict_video(video: str | Path, model, state: dict[str, Any], protocol: str
     item = dataset[0]
     if item["clip"] is None:
         raise UserError(f"cannot read {video}: {item.get('error', 'unknown error')}")
-    logits = forward_views(model, item["clip"].unsqueeze(0), 8, torch.device(device), None)
+    logits = forward_views(model, item["clip"].unsqueeze(0), 8, torch.device(device), None,
+                           normalize=dataset.normalize)
     scores = aggregate_views(logits, aggregate)[0]
     probs = torch.softmax(scores, 0) if aggregate == "logits" else scores
     values, indices = probs.topk(min(topk, probs.numel()))

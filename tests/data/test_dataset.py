@@ -38,7 +38,7 @@ def test_dataset_clip_layout_is_segment_major(tmp_path):
     cfg = DataConfig(format="videos", annotation=str(ann), root=str(tmp_path), num_segments=4,
                      segment_length=5, input_size=16, resize=[16, 24], num_classes=1)
     ds = build_dataset(cfg, train=False)
-    clip = ds[0]["clip"]
+    clip = ds.normalize(ds[0]["clip"])
     assert clip.shape == (3, 20, 16, 16)
     # undo the normalisation and read the frame index back from the brightness
     mean = torch.tensor(cfg.mean).view(3, 1, 1, 1)
@@ -147,6 +147,24 @@ def test_decoded_cache_gives_the_same_clips(smoke_dataset):
         synthetic_config(smoke_dataset, input_size=48, resize=0), train=False)[2]["clip"])
 
 
+def test_the_decoded_cache_is_bounded_and_drops_the_least_recently_used(smoke_dataset):
+    from ean.data import build_dataset
+    from ean.data.synth import synthetic_config
+
+    ds = build_dataset(synthetic_config(smoke_dataset, input_size=48, resize=0, cache=True, cache_mb=1), train=True)
+    reads = list(range(12))
+    for i in reads:
+        ds[i]
+        assert ds._cache_bytes == sum(v.frames.numel() for v in ds._cache.values()) <= 2 ** 20
+    assert 0 < len(ds._cache) < len(reads)                   # old code: all 12 kept, unbounded
+    assert list(ds._cache) == reads[-len(ds._cache):]        # the oldest reads were dropped
+    kept = list(ds._cache)[0]
+    ds[kept]                                                 # a hit: now the most recent
+    assert list(ds._cache)[-1] == kept
+    with pytest.raises(ValueError, match="cache_mb"):
+        synthetic_config(smoke_dataset, cache=True, cache_mb=0)
+
+
 def test_decoded_file_gives_the_same_clips(smoke_dataset, tmp_path):
     from ean.data import build_dataset
     from ean.data.decoded import write_decoded
@@ -192,3 +210,35 @@ def test_evenly_spaced_subset_keeps_every_class():
     assert evenly_spaced(900, 0, labels) == list(range(900))
     with pytest.raises(ValueError, match="labels"):
         evenly_spaced(10, 5, [0, 1])
+
+
+def test_items_are_uint8_and_normalise_to_the_transforms_float_clips(smoke_dataset):
+    """Workers send uint8 clips (a quarter of float32's shared memory); `ds.normalize` on the
+    device gives exactly the normalised clip of a stand-alone ClipTransform."""
+    from ean.data import build_dataset
+    from ean.data.synth import synthetic_config
+    from ean.data.transforms import ClipTransform
+
+    cfg = synthetic_config(smoke_dataset, input_size=48, resize=0)
+    for train, kw in ((True, {}), (False, {"num_clips": 2, "num_crops": 3})):
+        ds = build_dataset(cfg, train=train, **kw)
+        ds.set_epoch(1)
+        item = ds[4]
+        assert item["clip"].dtype == torch.uint8                    # old code: float32
+        ds.transform = ClipTransform(ds.cfg, train, kw.get("num_crops", 1), ds.class_names)  # normalising
+        want = ds[4]["clip"]
+        assert want.dtype == torch.float32
+        assert torch.equal(ds.normalize(item["clip"]), want)
+    with pytest.raises(TypeError, match="uint8"):
+        ds.normalize(want)
+
+
+def test_evaluation_workers_exit_after_each_pass_and_training_workers_persist(smoke_dataset):
+    """Old code: every loader's workers persisted, so a run held its validation workers (and
+    their prefetched multi-view batches) through all of its training."""
+    cfg = synthetic_config(smoke_dataset, input_size=32, resize=0)
+    train = build_loader(build_dataset(cfg, train=True), 4, True, num_workers=1)
+    val = build_loader(build_dataset(cfg, train=False), 4, False, num_workers=1)
+    assert train.persistent_workers and not val.persistent_workers
+    first = next(iter(val))
+    assert first["clip"].dtype == torch.uint8 and first["clip"].shape[0] == 4

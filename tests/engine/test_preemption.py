@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -63,3 +64,58 @@ def test_sigterm_to_the_process_group_checkpoints_and_resumes(easy_root, tmp_pat
     assert resumed and Path(resumed[1]).name == newest.name and int(resumed[2]) == stopped_at, err[-3000:]
     final = ckpt.load_checkpoint_file(ckpt.list_checkpoints(run / "checkpoints")[0], required=ckpt.TRAINING_KEYS)
     assert final["global_step"] == 6 and final["epoch"] == 2
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGCHLD"), reason="POSIX signals")
+def test_a_sigchld_pending_when_the_stop_arrives_is_not_an_error(monkeypatch):
+    """The group's SIGTERM and the dying workers' SIGCHLD arrive together; CPython runs the
+    handlers in signal-number order, so the stop's handler swaps DataLoader's SIGCHLD handler
+    while a SIGCHLD is already pending for it (old code: OSError "Signal 17 ignored due to
+    race condition", raised wherever the main process happened to be)."""
+    from ean.engine.loop import _StopFlag
+
+    seen, errors = [], []
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: errors.append(unraisable.exc_value))
+    previous = signal.signal(signal.SIGCHLD, lambda signum, frame: seen.append(signum))  # as DataLoader's
+    flag = _StopFlag()
+    both = {signal.SIGTERM, signal.SIGCHLD}
+    try:
+        flag.install()
+        signal.pthread_sigmask(signal.SIG_BLOCK, both)
+        os.kill(os.getpid(), signal.SIGCHLD)
+        os.kill(os.getpid(), signal.SIGTERM)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, both)   # both trip at once; the handlers run next
+        try:
+            for _ in range(3):
+                time.sleep(0.01)
+        except OSError as exc:
+            errors.append(exc)
+        assert flag.signal == signal.SIGTERM and not errors, errors
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, both)
+        flag.restore()
+        signal.signal(signal.SIGCHLD, previous)
+
+
+def test_a_worker_killed_by_the_stop_is_the_stop_and_other_deaths_still_raise():
+    """DataLoader's SIGCHLD handler can see the group's SIGTERM kill a worker before this
+    process's own SIGTERM handler runs (old code: "DataLoader worker (pid N) is killed by
+    signal: Terminated" raised wherever the main process was, e.g. inside a fork)."""
+    from ean.engine.loop import _StopFlag
+
+    def dying(message):
+        def handler(signum, frame):
+            raise RuntimeError(message)
+        return handler
+
+    flag = _StopFlag()
+    flag._guard(dying("DataLoader worker (pid 2694) is killed by signal: Terminated. "))(17, None)
+    assert flag.signal == signal.SIGTERM and flag.received == 0
+    flag._handle(signal.SIGTERM, None)        # the process's own SIGTERM then is not a second signal
+    assert flag.signal == signal.SIGTERM
+    with pytest.raises(KeyboardInterrupt):
+        flag._handle(signal.SIGTERM, None)
+    other = _StopFlag()
+    with pytest.raises(RuntimeError, match="Segmentation fault"):
+        other._guard(dying("DataLoader worker (pid 7) is killed by signal: Segmentation fault. "))(17, None)
+    assert other.signal is None

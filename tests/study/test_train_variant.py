@@ -8,7 +8,7 @@ import yaml
 
 from ean.cli import UserError
 from ean.study.params import load_params
-from ean.study.stages import run_cost, thread_plan, train_all, train_variant
+from ean.study.stages import node_threads, run_cost, thread_plan, train_all, train_variant
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,6 +19,18 @@ def test_thread_plan_is_deterministic_and_shares_the_threads():
     assert thread_plan(runs[:3], 2, 2) == [[("ean-s0", 1), ("ean-s1", 1)], [("ean-s2", 2)]]
     assert thread_plan(runs[:1], 3, 4) == [[("ean-s0", 4)]]
     assert thread_plan(runs, 1, 2) == [[(r, 2)] for r in runs]
+
+
+def test_the_thread_budget_is_the_nodes_shared_by_a_launchers_processes(tmp_path, monkeypatch):
+    """Under torchrun each rank gets its share of train.threads (old code: every rank took all
+    of them, and two CPU ranks on 2 cores ran 23x slower)."""
+    params, _ = _smoke_params(tmp_path, threads=4)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert node_threads(params) == 4
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    assert node_threads(params) == 2
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")
+    assert node_threads(params) == 1
 
 
 def _smoke_ready(monkeypatch) -> None:
