@@ -155,7 +155,8 @@ def cmd_ensemble(args) -> int:
 def cmd_predict(args) -> int:
     import torch
 
-    from ean.engine.predict import load_trained, predict_video
+    from ean.engine.predict import predict_video
+    from ean.engine.trained import load_trained
 
     device = torch.device(args.device)
     model, state = load_trained(args.checkpoint, device)

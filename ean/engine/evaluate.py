@@ -136,7 +136,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data_overrides: dict | None = No
     from ean.engine.checkpoint import atomic_write_bytes
     from ean.engine.config import PROTOCOLS, RuntimeConfig
     from ean.engine.hardware import autocast_dtype, resolve_device
-    from ean.engine.predict import data_config_for, load_trained
+    from ean.engine.trained import data_config_for, load_trained
 
     if protocol not in PROTOCOLS:
         raise UserError(f"--protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")

@@ -1,4 +1,4 @@
-"""Loading trained models, and top-k prediction on one video file."""
+"""Top-k prediction on one video file."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,38 +7,10 @@ from typing import Any
 import torch
 
 from ean.cli import UserError
-from ean.engine import checkpoint as ckpt
 from ean.engine.config import PROTOCOLS
 from ean.engine.evaluate import forward_views
 from ean.engine.metrics import aggregate_views
-
-
-def load_trained(path: str | Path, device: torch.device | str = "cpu"):
-    """(model in eval mode, checkpoint dict) from a checkpoint file (weights_only loading)."""
-    from ean.engine.hardware import move_model
-    from ean.models.official import CheckpointFormatError, model_from_state
-
-    try:
-        state = ckpt.load_checkpoint_file(path, "cpu")
-        model = model_from_state(state, path)
-    except CheckpointFormatError as exc:
-        raise UserError(str(exc)) from None
-    return move_model(model, torch.device(device)).eval(), state
-
-
-def data_config_for(state: dict[str, Any], overrides: dict[str, Any] | None = None):
-    """The data settings a checkpoint was trained with (or defaults), its clip geometry enforced."""
-    from ean.data.config import DataConfig
-
-    model_cfg = state["model_config"]
-    base = dict((state.get("config") or {}).get("data") or {"format": "videos"})
-    base.update(overrides or {})
-    for key in ("num_segments", "segment_length", "input_size"):
-        base[key] = model_cfg[key]
-    try:
-        return DataConfig.from_dict(base)
-    except (KeyError, ValueError, TypeError) as exc:
-        raise UserError(f"data settings: {exc}") from None
+from ean.engine.trained import data_config_for
 
 
 @torch.no_grad()

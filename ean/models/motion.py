@@ -58,7 +58,7 @@ class TemporalConv(nn.Module):
             self.weight[2 * f:, 1] = 1.0
 
     def forward(self, x: Tensor, num_segments: int) -> Tensor:
-        return temporal_dwconv(x.contiguous(), self.weight, num_segments)
+        return temporal_dwconv(x, self.weight, num_segments)   # any layout (channels_last kept)
 
 
 class MotionExcitation(nn.Module):

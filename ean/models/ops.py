@@ -79,7 +79,7 @@ def _temporal_dwconv_backward(ctx, grad):
     t = ctx.num_segments
     grad_x = grad_w = None
     if ctx.needs_input_grad[0]:
-        grad_x = temporal_dwconv(grad.contiguous(), weight.flip(1), t)
+        grad_x = temporal_dwconv(grad, weight.flip(1), t)
     if ctx.needs_input_grad[1]:
         n, c, h, w = x.shape
         gv = grad.reshape(n // t, t, c, h, w)

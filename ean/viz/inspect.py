@@ -82,7 +82,7 @@ class Probe:
     """A trained model and its test-time data settings."""
 
     def __init__(self, model, state: dict[str, Any]):
-        from ean.engine.predict import data_config_for
+        from ean.engine.trained import data_config_for
 
         self.model = model.eval()
         self.state = state
@@ -93,7 +93,7 @@ class Probe:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> "Probe":
-        from ean.engine.predict import load_trained
+        from ean.engine.trained import load_trained
 
         path = Path(path)
         if not path.is_file():

@@ -50,7 +50,7 @@ def generated_validation(params: StudyParams, variant: str, subset: int, purpose
 
 def trained_runs(params: StudyParams, variant: str, seeds) -> list:
     """``[(model in eval mode, its resolved test-time DataConfig)]`` of the variant's runs."""
-    from ean.engine.predict import data_config_for, load_trained
+    from ean.engine.trained import data_config_for, load_trained
 
     out = []
     for s in seeds:

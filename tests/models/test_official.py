@@ -300,7 +300,7 @@ def test_load_checkpoint_refuses_code_execution(tmp_path):
 
 def test_a_checkpoint_loads_where_its_imagenet_file_does_not_exist(tmp_path):
     """The weights come from the checkpoint: a pretrained path recorded at training time is not read."""
-    from ean.engine.predict import load_trained
+    from ean.engine.trained import load_trained
     from ean.models.ean import build_model
     from ean.models.presets import get_preset
 

@@ -66,6 +66,28 @@ def test_temporal_conv_starts_as_tsm_shift(x):
     assert torch.equal(out[:, 0, :3], y.view(B, T, -1, H, W)[:, 1, :3])
 
 
+def test_temporal_conv_keeps_channels_last_and_its_values():
+    """Under channels_last (CUDA's default here) the temporal conv works on the layout it is
+    given: no copy into NCHW and back (old code: `.contiguous()` on every call), the same
+    values and gradients."""
+    conv = TemporalConv(C * 2, shift_div=4)
+    with torch.no_grad():
+        conv.weight.normal_()
+    y = torch.randn(B * T, C * 2, H, W)
+    last = y.contiguous(memory_format=torch.channels_last).requires_grad_()
+    plain = y.clone().requires_grad_()
+    out_last, out_plain = conv(last, T), conv(plain, T)
+    assert out_last.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(out_last, out_plain)
+    g = torch.randn_like(out_plain)
+    (out_last * g).sum().backward()
+    grad_w_last = conv.weight.grad.clone()
+    conv.weight.grad = None
+    (out_plain * g).sum().backward()
+    assert torch.equal(last.grad, plain.grad)
+    assert torch.allclose(grad_w_last, conv.weight.grad, rtol=1e-5, atol=1e-5)
+
+
 def test_motion_excitation_uses_frame_differences(x):
     me = MotionExcitation(32, reduction=16).eval()
     static = torch.randn(1, 32, H, W).expand(T, -1, -1, -1).contiguous()

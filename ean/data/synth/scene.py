@@ -26,11 +26,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .profiles import SynthProfile
+if TYPE_CHECKING:   # annotations only: profiles.py checks its class sets against this module
+    from .profiles import SynthProfile
 
 SHAPES = ("circle", "square", "triangle", "cross")   # distinct under any rotation
 COLOURS = {  # name -> RGB
