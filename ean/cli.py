@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+from ean.errors import UserError
+
 # Modules that add sub-commands, in the order they appear in ``ean --help``.
 COMMAND_MODULES = (
     "ean.analysis.flops_cli",
@@ -18,10 +20,6 @@ COMMAND_MODULES = (
     "ean.engine.cli",
     "ean.study.cli",
 )
-
-
-class UserError(Exception):
-    """An error caused by the user's input: printed as one line, exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

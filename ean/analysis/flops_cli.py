@@ -12,7 +12,7 @@ from ean.models.presets import get_preset, list_presets
 
 def parse_set(items: list[str]) -> dict:
     """``["eab.fusion=identity", "soi.stages=[]"]`` -> dotted overrides (values parsed as YAML)."""
-    from ean.cli import UserError
+    from ean.errors import UserError
 
     out = {}
     for item in items or []:

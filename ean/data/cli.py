@@ -70,7 +70,7 @@ def _synth(args) -> int:
 
 
 def _validate(args) -> int:
-    from ..cli import UserError
+    from ..errors import UserError
     from .config import DataConfig
     from .validate import validate
 
@@ -95,7 +95,7 @@ def _validate(args) -> int:
 
 
 def _extract(args) -> int:
-    from ..cli import UserError
+    from ..errors import UserError
     from .extract import convert_all
 
     if not os.path.isdir(args.src):

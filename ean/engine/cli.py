@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from ean.cli import UserError
+from ean.errors import UserError
 
 EXIT_DIVERGED = 3
 EXIT_INTERRUPTED = 130

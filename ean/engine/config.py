@@ -23,7 +23,7 @@ from typing import Any, Optional
 
 import yaml
 
-from ean.cli import UserError
+from ean.errors import UserError
 
 SCHEDULES = ("step", "cosine")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ean.cli import UserError
+from ean.errors import UserError
 from ean.engine.evaluate import EvalResult, load_scores
 from ean.engine.metrics import classification_report
 

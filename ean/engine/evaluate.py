@@ -131,7 +131,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data_overrides: dict | None = No
     """
     import json
 
-    from ean.cli import UserError
+    from ean.errors import UserError
     from ean.data import build_dataset, build_loader
     from ean.engine.checkpoint import atomic_write_bytes
     from ean.engine.config import PROTOCOLS, RuntimeConfig

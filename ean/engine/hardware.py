@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ean.cli import UserError
+from ean.errors import UserError
 from ean.engine.config import RuntimeConfig
 from ean.engine.distributed import DistInfo
 

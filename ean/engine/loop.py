@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ean.cli import UserError
+from ean.errors import UserError
 from ean.engine import checkpoint as ckpt
 from ean.engine import distributed
 from ean.engine.config import TrainConfig, config_diff

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from ean.cli import UserError
+from ean.errors import UserError
 from ean.engine.config import PROTOCOLS
 from ean.engine.evaluate import forward_views
 from ean.engine.metrics import aggregate_views

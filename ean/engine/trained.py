@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from ean.cli import UserError
+from ean.errors import UserError
 from ean.engine import checkpoint as ckpt
 
 

@@ -50,7 +50,7 @@ def export_backbone(checkpoint: PathLike, out: PathLike) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ean.cli import UserError
+    from ean.errors import UserError
     from ean.models.official import CheckpointFormatError
 
     if not Path(args.checkpoint).is_file():

@@ -373,7 +373,7 @@ def convert_official(src_path: PathLike, dst_path: PathLike, preset: Optional[st
 # Command line
 # --------------------------------------------------------------------------------------
 def _run(args: argparse.Namespace) -> int:
-    from ean.cli import UserError
+    from ean.errors import UserError
 
     if args.num_classes is not None and args.num_classes < 1:
         raise UserError("--num-classes must be >= 1")

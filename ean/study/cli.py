@@ -13,7 +13,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from ean.cli import UserError
+from ean.errors import UserError
 
 
 def _params(args):

@@ -41,7 +41,7 @@ from typing import Any, Optional
 
 import yaml
 
-from ean.cli import UserError
+from ean.errors import UserError
 
 TRAIN_STAGES = ("variant", "pooled")
 """How the runs map onto DVC stages (``train.stages``)."""

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from ean.cli import UserError
+from ean.errors import UserError
 from ean.study.params import Dataset, StudyParams, Variant
 
 RUN_REPORT_FILES = ("summary.json", "metrics.csv", "val_scores.npz", "config.yaml")

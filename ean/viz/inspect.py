@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ean.cli import UserError
+from ean.errors import UserError
 from ean.viz.transforms import rate_indices, spatial_zoom
 
 

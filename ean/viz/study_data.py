@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ean.cli import UserError
+from ean.errors import UserError
 from ean.study.params import StudyParams, run_name
 
 

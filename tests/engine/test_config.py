@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ean.cli import UserError
+from ean.errors import UserError
 from ean.engine.config import apply_overrides, build_config, config_diff, load_config
 
 REPO = Path(__file__).resolve().parents[2]

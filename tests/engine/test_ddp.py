@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from ean.cli import UserError
+from ean.errors import UserError
 from ean.engine import checkpoint as ckpt
 from ean.engine import distributed, loop
 from ean.engine.config import build_config

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ean.cli import UserError
+from ean.errors import UserError
 from ean.engine.ensemble import ensemble_files, ensemble_scores
 from ean.engine.evaluate import EvalResult, load_scores, save_scores
 

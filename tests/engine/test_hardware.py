@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ean.cli import UserError
+from ean.errors import UserError
 from ean.engine.config import RuntimeConfig
 from ean.engine.distributed import DistInfo
 from ean.engine.hardware import autocast_dtype, resolve_device

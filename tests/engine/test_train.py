@@ -11,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from ean.cli import UserError, main
+from ean.cli import main
+from ean.errors import UserError
 from ean.engine import checkpoint as ckpt
 from ean.engine.config import build_config
 from ean.engine.loop import TrainingDiverged, train
