@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from ean.analysis.paper_complexity import read_rows
-from ean.cli import UserError
+from ean.errors import UserError
 from ean.models.ean import EAN
 from ean.models.presets import get_preset
 from ean.study import pipeline

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import yaml
 
-from ean.cli import UserError
+from ean.errors import UserError
 from ean.study.params import Dataset, load_params
 from ean.study.stages import prepare_dataset
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ean.cli import UserError
+from ean.errors import UserError
 from ean.study.params import load_params
 from ean.study.stages import node_threads, run_cost, thread_plan, train_all, train_variant
 
