@@ -17,13 +17,14 @@ _EXPORTS = {
     "build_model": "ean.models.ean",
     "get_preset": "ean.models.presets",
     "list_presets": "ean.models.presets",
-    "load_checkpoint": "ean.models.official",
-    "save_checkpoint": "ean.models.official",
+    "load_checkpoint": "ean.models.checkpoint:load_model",
+    "save_checkpoint": "ean.models.checkpoint:save_model_checkpoint",
 }
 __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):
     if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
+        module, _, attribute = _EXPORTS[name].partition(":")
+        return getattr(importlib.import_module(module), attribute or name)
     raise AttributeError(f"module 'ean' has no attribute {name!r}")

@@ -14,8 +14,7 @@ from ean.errors import UserError
 # Modules that add sub-commands, in the order they appear in ``ean --help``.
 COMMAND_MODULES = (
     "ean.analysis.flops_cli",
-    "ean.models.official",
-    "ean.models.export",
+    "ean.models.cli",
     "ean.data.cli",
     "ean.engine.cli",
     "ean.study.cli",

@@ -29,7 +29,7 @@ def main() -> int:
     import torch
 
     from ean.models.ean import EAN
-    from ean.models.official import save_checkpoint
+    from ean.models.checkpoint import save_model_checkpoint as save_checkpoint
     from ean.models.presets import get_preset
     from ean.viz.explorer import FusionExplorer
 

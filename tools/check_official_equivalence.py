@@ -17,8 +17,8 @@ For every model this script
    every path of the network contributes to the logits;
 3. saves a checkpoint as their training script does (``{"epoch", "arch", "state_dict",
    "best_prec1"}``, keys with the DataParallel ``module.`` prefix);
-4. converts it with :func:`ean.models.official.convert_official` (model inferred from the
-   keys), loads it with :func:`ean.models.official.load_checkpoint`, and compares logits in
+4. converts it with :func:`ean.models.convert_official.convert_official` (model inferred from the
+   keys), loads it with :func:`ean.models.checkpoint.load_model`, and compares logits in
    eval mode on the same random inputs: theirs on ``(B, T*L*3, H, W)``, ours on
    ``authors_layout_to_clip(x, L)``.
 
@@ -49,7 +49,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ean.models.ean import authors_layout_to_clip  # noqa: E402
-from ean.models.official import convert_official, load_checkpoint  # noqa: E402
+from ean.models.checkpoint import load_model as load_checkpoint  # noqa: E402
+from ean.models.convert_official import convert_official  # noqa: E402
 
 MODELS = {
     # name: (authors' module, T, L, expected preset)

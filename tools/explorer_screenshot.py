@@ -33,7 +33,7 @@ import nbformat
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-from ean.viz.lab import JupyterLab, browser, run_explorer
+from lab import JupyterLab, browser, run_explorer  # tools/lab.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks/explore_fusion_matrices.ipynb"
@@ -56,7 +56,7 @@ def random_checkpoint(preset: str, seed: int) -> Path:
     import torch
 
     from ean.models.ean import EAN
-    from ean.models.official import save_checkpoint
+    from ean.models.checkpoint import save_model_checkpoint as save_checkpoint
     from ean.models.presets import get_preset
 
     torch.manual_seed(seed)

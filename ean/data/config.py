@@ -4,7 +4,7 @@ A config is plain data (YAML/JSON friendly)::
 
     cfg = DataConfig(format="sthv2", annotation="train.json", val_annotation="validation.json",
                      labels="labels.json", root="videos/")
-    cfg = DataConfig.from_dict(yaml.safe_load(...)["data"])
+    cfg = DataConfig.from_dict(yaml.safe_load(...)["data"], file="run.yaml", prefix="data.")
     cfg = cfg.override({"num_segments": 16, "resize": [72, 96]})
     cfg.to_dict()
 
@@ -22,6 +22,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from ean.config import Config, check, check_choice
+
 FORMATS = ("sthv1", "sthv2", "k400", "diving48", "rawframes", "videos")
 SOMETHING_FORMATS = ("sthv1", "sthv2")
 FLIP_MODES = ("swap", "skip_direction", "all", "none")
@@ -29,11 +31,12 @@ SAMPLINGS = ("tsn",)
 MEDIA = ("auto", "video", "frames")
 ON_BAD_ANNOTATION = ("error", "skip")
 RECIPES = ("authors", "paper")
+LABEL_ORDERS = ("alphabetical", "file")
 CROPS = ("multiscale", "random")
 
 
 @dataclass
-class DataConfig:
+class DataConfig(Config):
     """Settings of one dataset and of the clip pipeline.
 
     Attributes:
@@ -151,59 +154,40 @@ class DataConfig:
     pin_memory: bool | None = None
     prefetch_factor: int = 2
 
-    def __post_init__(self) -> None:
-        self.validate()
-
     # ------------------------------------------------------------------ checks
     def validate(self) -> None:
-        """Raise ``ValueError`` naming the setting at fault."""
-        def bad(name: str, why: str) -> None:
-            raise ValueError(f"DataConfig.{name}={getattr(self, name)!r}: {why}")
-
-        if self.format not in FORMATS:
-            bad("format", f"must be one of {', '.join(FORMATS)}")
-        if self.flip is not None and self.flip not in FLIP_MODES:
-            bad("flip", f"must be one of {', '.join(FLIP_MODES)}")
-        if self.recipe is not None and self.recipe not in RECIPES:
-            bad("recipe", f"must be one of {', '.join(RECIPES)}")
-        if self.crop is not None and self.crop not in CROPS:
-            bad("crop", f"must be one of {', '.join(CROPS)}")
-        if self.sampling not in SAMPLINGS:
-            bad("sampling", f"must be one of {', '.join(SAMPLINGS)}")
-        if self.media not in MEDIA:
-            bad("media", f"must be one of {', '.join(MEDIA)}")
-        if self.label_order not in ("alphabetical", "file"):
-            bad("label_order", "must be 'alphabetical' or 'file'")
-        if self.on_bad_annotation not in ON_BAD_ANNOTATION:
-            bad("on_bad_annotation", "must be 'error' or 'skip'")
-        if self.missing_media not in ON_BAD_ANNOTATION:
-            bad("missing_media", "must be 'error' or 'skip'")
-        for name in ("num_segments", "segment_length", "input_size", "min_frames"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                bad(name, "must be a positive integer")
-        if self.resize is not None and not (
-            (isinstance(self.resize, int) and self.resize >= 0)
-            or (isinstance(self.resize, (list, tuple)) and len(self.resize) == 2
-                and all(isinstance(v, int) and v > 0 for v in self.resize))
-        ):
-            bad("resize", "must be None, a short side (int, 0 = no resize) or [H, W]")
-        if not self.scales or any(not 0 < s <= 1 for s in self.scales):
-            bad("scales", "must be a non-empty list of values in (0, 1]")
-        if not 0.0 <= self.flip_prob <= 1.0:
-            bad("flip_prob", "must be in [0, 1]")
-        if not isinstance(self.cache_mb, int) or self.cache_mb < 1:
-            bad("cache_mb", "must be a positive number of MiB")
-        if not 0.0 <= self.max_skip_fraction <= 1.0:
-            bad("max_skip_fraction", "must be in [0, 1]")
-        if len(self.mean) != 3 or len(self.std) != 3 or any(s <= 0 for s in self.std):
-            bad("std" if len(self.mean) == 3 else "mean", "needs 3 values (std > 0)")
-        if "{" in self.frame_template and self.frame_template != "auto":
+        """Raise ``ConfigError`` naming the setting at fault."""
+        for key, allowed in (("format", FORMATS), ("sampling", SAMPLINGS), ("media", MEDIA),
+                             ("label_order", LABEL_ORDERS), ("on_bad_annotation", ON_BAD_ANNOTATION),
+                             ("missing_media", ON_BAD_ANNOTATION)):
+            check_choice(getattr(self, key), allowed, key)
+        for key, allowed in (("flip", FLIP_MODES), ("recipe", RECIPES), ("crop", CROPS)):
+            if getattr(self, key) is not None:
+                check_choice(getattr(self, key), allowed, key)
+        for key in ("num_segments", "segment_length", "input_size", "min_frames"):
+            value = getattr(self, key)
+            check(isinstance(value, int) and value >= 1, key, f"must be a positive integer, got {value!r}")
+        resize = self.resize
+        check(resize is None or (isinstance(resize, int) and resize >= 0)
+              or (isinstance(resize, (list, tuple)) and len(resize) == 2
+                  and all(isinstance(v, int) and v > 0 for v in resize)),
+              "resize", f"must be None, a short side (int, 0 = no resize) or [H, W], got {resize!r}")
+        check(bool(self.scales) and all(0 < s <= 1 for s in self.scales), "scales",
+              f"must be a non-empty list of values in (0, 1], got {self.scales!r}")
+        check(0.0 <= self.flip_prob <= 1.0, "flip_prob", f"must be in [0, 1], got {self.flip_prob}")
+        check(isinstance(self.cache_mb, int) and self.cache_mb >= 1, "cache_mb",
+              f"must be a positive number of MiB, got {self.cache_mb!r}")
+        check(0.0 <= self.max_skip_fraction <= 1.0, "max_skip_fraction",
+              f"must be in [0, 1], got {self.max_skip_fraction}")
+        check(len(self.mean) == 3, "mean", f"needs 3 values, got {self.mean!r}")
+        check(len(self.std) == 3 and all(s > 0 for s in self.std), "std", f"needs 3 values > 0, got {self.std!r}")
+        if self.frame_template != "auto":
+            check("{" in self.frame_template, "frame_template",
+                  f"must contain a '{{...}}' index field or be 'auto', got {self.frame_template!r}")
             try:
                 self.frame_template.format(1)
             except (IndexError, KeyError, ValueError) as exc:
-                bad("frame_template", f"is not a format string with one index ({exc})")
-        elif self.frame_template != "auto":
-            bad("frame_template", "must contain a '{...}' index field or be 'auto'")
+                check(False, "frame_template", f"is not a format string with one index ({exc})")
 
     # ------------------------------------------------------------- resolution
     @property
@@ -232,22 +216,3 @@ class DataConfig:
     def frames_per_clip(self) -> int:
         """T * L."""
         return self.num_segments * self.segment_length
-
-    # ---------------------------------------------------------- (de)serialise
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "DataConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"DataConfig: unknown setting(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(sorted(known))}")
-        return cls(**d)
-
-    def override(self, changes: dict[str, Any]) -> "DataConfig":
-        """A copy with ``changes`` applied (unknown keys raise ``ValueError``)."""
-        d = self.to_dict()
-        d.update(changes)
-        return DataConfig.from_dict(d)

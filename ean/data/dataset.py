@@ -67,7 +67,7 @@ class VideoDataset(Dataset):
         self.epoch = 0
         self.transform = ClipTransform(self.cfg, train, num_crops, manifest.class_names, normalize=False)
         self.normalize = Normalize(self.cfg.mean, self.cfg.std)
-        self._cache: OrderedDict[int, object] = OrderedDict()   # least recently used first
+        self._cache: OrderedDict[int, tuple[object, int]] = OrderedDict()   # index -> (video, bytes), least recently used first
         self._cache_bytes = 0
         self._decoded = None
         self.boxes = int(boxes)
@@ -174,7 +174,7 @@ class VideoDataset(Dataset):
             return open_media(record, self.cfg)
         if index in self._cache:
             self._cache.move_to_end(index)
-            return self._cache[index]
+            return self._cache[index][0]
         video = None
         if self.cfg.cache_file:
             if self._decoded is None:
@@ -185,10 +185,10 @@ class VideoDataset(Dataset):
         size = video.frames.numel() * video.frames.element_size()
         budget = self.cfg.cache_mb * 2 ** 20
         while self._cache and self._cache_bytes + size > budget:   # drop the least recently used
-            _, old = self._cache.popitem(last=False)
-            self._cache_bytes -= old.frames.numel() * old.frames.element_size()
+            _, (_, old_size) = self._cache.popitem(last=False)
+            self._cache_bytes -= old_size
         if size <= budget:
-            self._cache[index] = video
+            self._cache[index] = (video, size)
             self._cache_bytes += size
         return video
 

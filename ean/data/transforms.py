@@ -97,6 +97,14 @@ class Normalize:
     def __init__(self, mean: list[float], std: list[float]) -> None:
         self.mean = [float(v) for v in mean]
         self.std = [float(v) for v in std]
+        self._stats: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}   # device -> (mean, std)
+
+    def _on(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (3, 1, 1, 1) mean and std tensors on ``device``, made once per device."""
+        if device not in self._stats:
+            self._stats[device] = tuple(torch.tensor(v, dtype=torch.float32, device=device).view(3, 1, 1, 1)
+                                        for v in (self.mean, self.std))
+        return self._stats[device]
 
     def __call__(self, clips: torch.Tensor) -> torch.Tensor:
         if clips.dtype != torch.uint8:
@@ -104,9 +112,11 @@ class Normalize:
         if clips.dim() < 4 or clips.shape[-4] != 3:
             raise ValueError(f"Normalize expects clips (..., 3, N, H, W), got {tuple(clips.shape)}")
         x = clips.to(torch.float32).div_(255.0)
-        m = torch.tensor(self.mean, dtype=torch.float32, device=x.device).view(3, 1, 1, 1)
-        s = torch.tensor(self.std, dtype=torch.float32, device=x.device).view(3, 1, 1, 1)
+        m, s = self._on(x.device)
         return x.sub_(m).div_(s).contiguous()
+
+    def __getstate__(self) -> dict:
+        return {"mean": self.mean, "std": self.std, "_stats": {}}   # device tensors stay in their process
 
     def __repr__(self) -> str:
         return f"Normalize(mean={self.mean}, std={self.std})"

@@ -1,14 +1,11 @@
-"""Checkpoint files: atomic writes, integrity checks, safe loading and resume discovery.
+"""Training checkpoints: what a resumable checkpoint holds, their names in a run, keeping
+the newest N and the best, and finding the newest good one to resume from.
 
-A checkpoint is a dict saved with ``torch.save`` and read back with
-``torch.load(weights_only=True)`` — loading never executes code. It holds ``model`` (state
-dict), ``model_config`` (plain dict), ``class_names`` and, for training checkpoints,
-``optimizer``, ``scheduler``, ``scaler``, ``rng``, ``epoch``, ``batch_in_epoch``,
-``global_step``, ``config`` (the resolved TrainConfig) and ``metrics``.
-
-Files are written to a temporary name, fsync'ed and renamed, so a crash never leaves a
-half-written checkpoint under a real name. Each file has a ``.sha256`` sidecar written
-*before* the file itself; a file whose digest does not match is reported as corrupt.
+A training checkpoint is our checkpoint format (:mod:`ean.models.checkpoint`: written
+atomically with a ``.sha256`` sidecar, read with ``torch.load(weights_only=True)``) holding
+``model`` (state dict), ``model_config`` (plain dict), ``class_names`` and ``optimizer``,
+``scheduler``, ``scaler``, ``rng``, ``epoch``, ``batch_in_epoch``, ``global_step``,
+``config`` (the resolved TrainConfig) and ``metrics``.
 
 In RUN_DIR/checkpoints:
 
@@ -18,8 +15,6 @@ In RUN_DIR/checkpoints:
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import random
 import re
@@ -30,7 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ean.models.official import CheckpointFormatError, read_checkpoint
+from ean.files import fsync_dir
+from ean.models.checkpoint import MODEL_KEYS, CheckpointFormatError, read_checkpoint, sidecar, write_checkpoint
 
 TRAINING_KEYS = ("model", "model_config", "optimizer", "scheduler", "rng", "epoch", "batch_in_epoch",
                  "global_step", "config")
@@ -70,50 +66,10 @@ def set_rng_state(state: dict[str, Any]) -> None:
             torch.cuda.set_rng_state_all(states)
 
 
-# ---------------------------------------------------------------------------- writing
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` so that ``path`` is either the old or the new content."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    _fsync_dir(path.parent)
-
-
-def sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".sha256")
-
-
+# ---------------------------------------------------------------------------- files
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
-    """Serialise ``state`` and write it atomically to ``path`` (plus its digest sidecar)."""
-    path = Path(path)
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    payload = buffer.getvalue()
-    atomic_write_bytes(sidecar(path), (hashlib.sha256(payload).hexdigest() + "\n").encode())
-    atomic_write_bytes(path, payload)
-    return path
+    """Write a training checkpoint atomically to ``path``, its digest sidecar first."""
+    return write_checkpoint(state, path, digest=True)
 
 
 def link_checkpoint(source: Path, target: Path) -> None:
@@ -129,31 +85,14 @@ def link_checkpoint(source: Path, target: Path) -> None:
         except OSError:  # no hard links on this file system
             shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
-    _fsync_dir(target.parent)
-
-
-# ---------------------------------------------------------------------------- reading
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    fsync_dir(target.parent)
 
 
 def load_checkpoint_file(path: str | Path, map_location: Any = "cpu",
-                         required: tuple[str, ...] = ("model", "model_config")) -> dict[str, Any]:
-    """Verify the ``.sha256`` sidecar (when there is one), then read the checkpoint with
-    :func:`ean.models.official.read_checkpoint` (``weights_only=True``); every fault, a missing
-    file included, is a :class:`CheckpointError` naming the file."""
-    path = Path(path)
-    side = sidecar(path)
-    if path.is_file() and path.stat().st_size and side.is_file():
-        expected = side.read_text().strip()
-        actual = file_digest(path)
-        if expected != actual:
-            raise CheckpointError(f"checkpoint {path} is corrupt or truncated: its sha256 {actual[:12]}... "
-                                  f"does not match {side.name} ({expected[:12]}...)")
+                         required: tuple[str, ...] = MODEL_KEYS) -> dict[str, Any]:
+    """A checkpoint's dict, read with :func:`ean.models.checkpoint.read_checkpoint` (digest
+    checked, ``weights_only=True``); every fault, a missing file included, is a
+    :class:`CheckpointError` naming the file, so that resuming can skip it."""
     try:
         return read_checkpoint(path, map_location, required)
     except (FileNotFoundError, CheckpointFormatError) as exc:

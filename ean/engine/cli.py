@@ -133,8 +133,8 @@ def cmd_eval(args) -> int:
 
 def cmd_ensemble(args) -> int:
     from ean.engine.ensemble import ensemble_files
-    from ean.engine.evaluate import save_scores
     from ean.engine.metrics import classification_report
+    from ean.engine.scores import save_scores
 
     result, names, singles = ensemble_files(args.scores, weights=args.weights, softmax=args.softmax,
                                             intersect=args.intersect)

@@ -15,15 +15,17 @@ values are parsed as YAML (``optim.base_lr=0.02``, ``optim.milestones=[10,20]``)
 from __future__ import annotations
 
 import copy
-import dataclasses
-import typing
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
 
-from ean.errors import UserError
+from ean.config import Config, apply_overrides, build, check, check_choice, deep_merge, read_yaml
+from ean.data.config import DataConfig
+from ean.errors import ConfigError
+from ean.models.config import ModelConfig
+from ean.models.presets import get_preset
 
 SCHEDULES = ("step", "cosine")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -33,7 +35,7 @@ PROTOCOLS = {"1clip": (1, 1), "2clip": (2, 1), "10x3": (10, 3)}
 
 
 @dataclass
-class OptimConfig:
+class OptimConfig(Config):
     """The optimisation recipe; defaults are the authors' Something-Something recipe."""
 
     batch_size: int = 64
@@ -66,22 +68,18 @@ class OptimConfig:
     """Cosine only: the final lr as a fraction of the peak lr."""
 
     def validate(self) -> None:
-        if self.batch_size < 1 or self.base_batch < 1:
-            raise UserError("optim.batch_size and optim.base_batch must be >= 1")
-        if self.base_lr <= 0:
-            raise UserError(f"optim.base_lr must be > 0, got {self.base_lr}")
-        if self.epochs < 1:
-            raise UserError(f"optim.epochs must be >= 1, got {self.epochs}")
-        if self.schedule not in SCHEDULES:
-            raise UserError(f"optim.schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")
-        if list(self.milestones) != sorted(self.milestones):
-            raise UserError(f"optim.milestones must be increasing, got {self.milestones}")
-        if self.warmup_epochs < 0 or not 0 < self.warmup_start_factor <= 1:
-            raise UserError("optim.warmup_epochs must be >= 0 and optim.warmup_start_factor in (0, 1]")
-        if self.clip_grad_norm is not None and self.clip_grad_norm <= 0:
-            raise UserError("optim.clip_grad_norm must be > 0 or null")
-        if not 0 <= self.label_smoothing < 1:
-            raise UserError("optim.label_smoothing must be in [0, 1)")
+        for key in ("batch_size", "base_batch", "epochs"):
+            check(getattr(self, key) >= 1, key, f"must be >= 1, got {getattr(self, key)}")
+        check(self.base_lr > 0, "base_lr", f"must be > 0, got {self.base_lr}")
+        check_choice(self.schedule, SCHEDULES, "schedule")
+        check(list(self.milestones) == sorted(self.milestones), "milestones",
+              f"must be increasing, got {self.milestones}")
+        check(self.warmup_epochs >= 0, "warmup_epochs", f"must be >= 0, got {self.warmup_epochs}")
+        check(0 < self.warmup_start_factor <= 1, "warmup_start_factor",
+              f"must be in (0, 1], got {self.warmup_start_factor}")
+        check(self.clip_grad_norm is None or self.clip_grad_norm > 0, "clip_grad_norm",
+              f"must be > 0 or null, got {self.clip_grad_norm}")
+        check(0 <= self.label_smoothing < 1, "label_smoothing", f"must be in [0, 1), got {self.label_smoothing}")
 
     @property
     def lr(self) -> float:
@@ -90,7 +88,7 @@ class OptimConfig:
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(Config):
     """Validation during training and the default protocol of ``ean eval``."""
 
     protocol: str = "1clip"
@@ -116,21 +114,17 @@ class EvalConfig:
         return [p for p in dict.fromkeys([self.protocol, *self.extra_protocols]) if p != "1clip"]
 
     def validate(self) -> None:
-        if self.subset < 0:
-            raise UserError(f"eval.subset must be >= 0, got {self.subset}")
-        bad = [p for p in self.extra_protocols if p not in PROTOCOLS]
-        if bad:
-            raise UserError(f"eval.extra_protocols: {bad} not among {list(PROTOCOLS)}")
-        if self.protocol not in PROTOCOLS:
-            raise UserError(f"eval.protocol must be one of {list(PROTOCOLS)}, got {self.protocol!r}")
-        if self.aggregate not in AGGREGATES:
-            raise UserError(f"eval.aggregate must be one of {list(AGGREGATES)}, got {self.aggregate!r}")
-        if self.batch_size < 1 or self.every < 0:
-            raise UserError("eval.batch_size must be >= 1 and eval.every >= 0")
+        check(self.subset >= 0, "subset", f"must be >= 0, got {self.subset}")
+        for protocol in self.extra_protocols:
+            check_choice(protocol, PROTOCOLS, "extra_protocols")
+        check_choice(self.protocol, PROTOCOLS, "protocol")
+        check_choice(self.aggregate, AGGREGATES, "aggregate")
+        check(self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}")
+        check(self.every >= 0, "every", f"must be >= 0, got {self.every}")
 
 
 @dataclass
-class RuntimeConfig:
+class RuntimeConfig(Config):
     """Everything about how a run executes (none of it changes the maths on CPU)."""
 
     seed: int = 0
@@ -161,15 +155,13 @@ class RuntimeConfig:
     """Stop after this many optimiser steps in total (0: no limit); for smoke runs."""
 
     def validate(self) -> None:
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise UserError(f"runtime.device must be auto, cpu or cuda[:N], got {self.device!r}")
-        if self.precision not in PRECISIONS:
-            raise UserError(f"runtime.precision must be one of {list(PRECISIONS)}, got {self.precision!r}")
-        for name in ("checkpoint_every_steps", "max_steps", "threads"):
-            if getattr(self, name) < 0:
-                raise UserError(f"runtime.{name} must be >= 0")
-        if self.keep_checkpoints < 1 or self.log_every < 1:
-            raise UserError("runtime.keep_checkpoints and runtime.log_every must be >= 1")
+        check(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"), "device",
+              f"must be auto, cpu or cuda[:N], got {self.device!r}")
+        check_choice(self.precision, PRECISIONS, "precision")
+        for key in ("checkpoint_every_steps", "max_steps", "threads"):
+            check(getattr(self, key) >= 0, key, f"must be >= 0, got {getattr(self, key)}")
+        for key in ("keep_checkpoints", "log_every"):
+            check(getattr(self, key) >= 1, key, f"must be >= 1, got {getattr(self, key)}")
 
 
 SECTIONS = ("model", "data", "optim", "eval", "runtime")
@@ -179,8 +171,8 @@ SECTIONS = ("model", "data", "optim", "eval", "runtime")
 class TrainConfig:
     """One training run: model + data + optimisation + evaluation + runtime."""
 
-    model: Any  # ean.models.config.ModelConfig
-    data: Any  # ean.data.config.DataConfig
+    model: ModelConfig
+    data: DataConfig
     optim: OptimConfig = field(default_factory=OptimConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
@@ -189,17 +181,11 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dicts (YAML/JSON/torch.load(weights_only=True)-friendly); round-trips."""
-        model = _plain(self.model.to_dict() if hasattr(self.model, "to_dict") else dataclasses.asdict(self.model))
+        model = self.model.to_dict()
         if self.model_preset:
             model = {"preset": self.model_preset, **model}
-        data = _plain(self.data.to_dict() if hasattr(self.data, "to_dict") else dataclasses.asdict(self.data))
-        return {
-            "model": model,
-            "data": data,
-            "optim": _plain(dataclasses.asdict(self.optim)),
-            "eval": _plain(dataclasses.asdict(self.eval)),
-            "runtime": _plain(dataclasses.asdict(self.runtime)),
-        }
+        return {"model": model, "data": self.data.to_dict(), "optim": self.optim.to_dict(),
+                "eval": self.eval.to_dict(), "runtime": self.runtime.to_dict()}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], source: str = "config") -> "TrainConfig":
@@ -212,185 +198,61 @@ class TrainConfig:
 # ---------------------------------------------------------------------------- loading
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
     """Read a YAML config (following ``inherit:``), apply ``key=value`` overrides, type it."""
-    path = Path(path)
     raw = read_yaml(path)
-    apply_overrides(raw, overrides)
+    apply_overrides(raw, overrides, SECTIONS)
     return build_config(raw, str(path))
 
 
-def read_yaml(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"config file not found: {path}")
-    if path.resolve() in _seen:
-        raise UserError(f"{path}: 'inherit' loop through {[str(p) for p in _seen]}")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise UserError(f"{path}: the top level must be a mapping of sections {list(SECTIONS)}")
-    parent = raw.pop("inherit", None)
-    if parent is not None:
-        base = read_yaml(path.parent / parent, _seen + (path.resolve(),))
-        raw = deep_merge(base, raw)
-    return raw
-
-
-def deep_merge(base: dict, update: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def apply_overrides(raw: dict[str, Any], overrides) -> dict[str, Any]:
-    """Apply ``a.b.c=value`` strings in place (values parsed as YAML)."""
-    for item in overrides:
-        if "=" not in item:
-            raise UserError(f"override {item!r} is not of the form section.key=value")
-        key, text = item.split("=", 1)
-        parts = key.strip().split(".")
-        if parts[0] not in SECTIONS or len(parts) < 2:
-            raise UserError(f"override {item!r}: the key must start with one of {list(SECTIONS)} "
-                            f"followed by a field, e.g. optim.base_lr=0.02")
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError as exc:
-            raise UserError(f"override {item!r}: value is not valid YAML: {exc}") from None
-        node = raw
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise UserError(f"override {item!r}: {part!r} is not a section")
-        node[parts[-1]] = value
-    return raw
-
-
 def build_config(raw: dict[str, Any], source: str = "config") -> TrainConfig:
+    """A :class:`TrainConfig` from a plain dict of sections; errors name ``source`` and the key."""
     raw = copy.deepcopy(raw)
-    unknown = set(raw) - set(SECTIONS)
+    unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
-        raise UserError(f"{source}: unknown section(s) {sorted(unknown)}; expected {list(SECTIONS)}")
+        raise ConfigError("unknown section", key=unknown[0], file=source, allowed=SECTIONS)
     model_cfg, preset = _build_model_config(raw.get("model") or {}, source)
     data_section = dict(raw.get("data") or {})
     runtime_section = raw.get("runtime") or {}
     if "seed" not in data_section and isinstance(runtime_section, dict):  # one seed for everything
         data_section["seed"] = runtime_section.get("seed", RuntimeConfig.seed)
-    data_cfg = _build_data_config(data_section, model_cfg, source)
-    cfg = TrainConfig(
+    return TrainConfig(
         model=model_cfg,
-        data=data_cfg,
-        optim=_section(OptimConfig, raw.get("optim") or {}, "optim", source),
-        eval=_section(EvalConfig, raw.get("eval") or {}, "eval", source),
-        runtime=_section(RuntimeConfig, raw.get("runtime") or {}, "runtime", source),
+        data=_build_data_config(data_section, model_cfg, source),
+        optim=build(OptimConfig, raw.get("optim") or {}, file=source, prefix="optim."),
+        eval=build(EvalConfig, raw.get("eval") or {}, file=source, prefix="eval."),
+        runtime=build(RuntimeConfig, runtime_section, file=source, prefix="runtime."),
         model_preset=preset,
     )
-    for part in (cfg.optim, cfg.eval, cfg.runtime):
-        try:
-            part.validate()
-        except UserError as exc:
-            raise UserError(f"{source}: {exc}") from None
-    return cfg
 
 
-def _build_model_config(section: dict[str, Any], source: str):
-    from ean.models.config import ModelConfig
-
+def _build_model_config(section: dict[str, Any], source: str) -> tuple[ModelConfig, Optional[str]]:
+    """The model section: a preset (``preset: ean_tiny``) with any fields changed, or fields alone."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"must be a mapping, got {type(section).__name__}", key="model", file=source)
     section = dict(section)
     preset = section.pop("preset", None)
     try:
-        if preset is not None:
-            from ean.models.presets import get_preset
-
-            base = get_preset(preset).to_dict()
-        else:
-            base = ModelConfig().to_dict()
-        merged = deep_merge(base, section)
-        return ModelConfig.from_dict(merged), preset
-    except (KeyError, ValueError, TypeError) as exc:
-        message = exc.args[0] if exc.args else exc
-        raise UserError(f"{source}: model section: {message}") from None
+        base = get_preset(preset).to_dict() if preset is not None else ModelConfig().to_dict()
+    except ConfigError as exc:
+        raise exc.located(source, "model.") from None
+    return ModelConfig.from_dict(deep_merge(base, section), file=source, prefix="model."), preset
 
 
 GEOMETRY = ("num_segments", "segment_length", "input_size")
 
 
-def _build_data_config(section: dict[str, Any], model_cfg, source: str):
-    from ean.data.config import DataConfig
-
+def _build_data_config(section: dict[str, Any], model_cfg: ModelConfig, source: str) -> DataConfig:
+    """The data section; the clip geometry and the recipe follow the model unless stated."""
     section = dict(section)
-    names = {f.name for f in fields(DataConfig)}
-    for key in GEOMETRY:  # the clip geometry follows the model unless stated
-        if key in names and key not in section:
-            section[key] = getattr(model_cfg, key)
-    if section.get("recipe") is None:  # the data recipe follows the model's semantics unless stated
-        section["recipe"] = model_cfg.semantics
-    try:
-        if hasattr(DataConfig, "from_dict"):
-            data_cfg = DataConfig.from_dict(section)
-        else:
-            data_cfg = _section(DataConfig, section, "data", source)
-    except (KeyError, ValueError, TypeError) as exc:
-        message = exc.args[0] if exc.args else exc
-        raise UserError(f"{source}: data section: {message}") from None
     for key in GEOMETRY:
-        if key in names and getattr(data_cfg, key) != getattr(model_cfg, key):
-            raise UserError(f"{source}: data.{key}={getattr(data_cfg, key)} does not match "
-                            f"model.{key}={getattr(model_cfg, key)}; remove data.{key} to follow the model")
+        section.setdefault(key, getattr(model_cfg, key))
+    if section.get("recipe") is None:
+        section["recipe"] = model_cfg.semantics
+    data_cfg = DataConfig.from_dict(section, file=source, prefix="data.")
+    for key in GEOMETRY:
+        if getattr(data_cfg, key) != getattr(model_cfg, key):
+            raise ConfigError(f"{getattr(data_cfg, key)} does not match model.{key}={getattr(model_cfg, key)}; "
+                              f"remove data.{key} to follow the model", key=f"data.{key}", file=source)
     return data_cfg
-
-
-def _section(cls, values: dict[str, Any], name: str, source: str):
-    if not isinstance(values, dict):
-        raise UserError(f"{source}: section {name!r} must be a mapping, got {type(values).__name__}")
-    known = {f.name: f for f in fields(cls)}
-    unknown = set(values) - set(known)
-    if unknown:
-        raise UserError(f"{source}: unknown setting(s) {', '.join(f'{name}.{k}' for k in sorted(unknown))}; "
-                        f"known: {', '.join(sorted(known))}")
-    hints = typing.get_type_hints(cls)
-    kwargs = {key: _coerce(value, hints[key], f"{name}.{key}", source) for key, value in values.items()}
-    return cls(**kwargs)
-
-
-def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
-    """Check a YAML value against a field's type (ints are accepted for floats)."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin is typing.Union:
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(value, inner[0], key, source)
-    if origin in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            raise UserError(f"{source}: {key} must be a list, got {value!r}")
-        return [_coerce(v, args[0], key, source) for v in value] if args else list(value)
-    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if hint is float and isinstance(value, str):  # YAML reads 5e-4 as a string
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    if hint in (int, float, str, bool) and not (isinstance(value, hint) and not
-                                                 (hint is int and isinstance(value, bool))):
-        raise UserError(f"{source}: {key} must be a {hint.__name__}, got {value!r}")
-    return value
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:

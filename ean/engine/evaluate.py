@@ -1,4 +1,6 @@
-"""Evaluation: run a model over a (multi-view) loader, aggregate views, gather across ranks.
+"""Evaluation: run a model over a (multi-view) loader, aggregate views, gather across ranks;
+and :func:`evaluate_checkpoint`, a checkpoint evaluated under a test protocol into a scores
+file (:mod:`ean.engine.scores`) and a report.
 
 Protocols (see ``ean.engine.config.PROTOCOLS``): ``1clip`` (1 clip x centre crop),
 ``2clip`` (2 clips x centre crop) and ``10x3`` (10 clips x 3 crops). The views of a video
@@ -7,7 +9,6 @@ are run through the model and their logits averaged (or their softmax probabilit
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,24 +18,8 @@ from tqdm.auto import tqdm
 
 from ean.engine import distributed
 from ean.engine.hardware import autocast
-from ean.engine.metrics import aggregate_views, classification_report
-from ean.engine.scores import load_scores, save_scores  # noqa: F401  (the scores file's home)
-
-
-@dataclass
-class EvalResult:
-    scores: np.ndarray  # (N, K) aggregated per-video scores, videos sorted by index
-    labels: np.ndarray  # (N,)
-    indices: np.ndarray  # (N,) dataset indices
-    loss: float  # mean cross-entropy of the aggregated logits (NaN for softmax aggregation)
-    skipped: list = field(default_factory=list)  # [(index, reason)] unreadable videos
-    num_views: int = 1
-
-    def report(self, class_names=None) -> dict:
-        rep = classification_report(self.scores, self.labels, class_names)
-        rep["loss"] = self.loss
-        rep["num_skipped"] = len(self.skipped)
-        return rep
+from ean.engine.metrics import aggregate_views
+from ean.engine.scores import EvalResult, save_scores
 
 
 def forward_views(model, clips: torch.Tensor, chunk: int, device, dtype,
@@ -133,10 +118,10 @@ def evaluate_checkpoint(checkpoint: str | Path, data_overrides: dict | None = No
 
     from ean.errors import UserError
     from ean.data import build_dataset, build_loader
-    from ean.engine.checkpoint import atomic_write_bytes
     from ean.engine.config import PROTOCOLS, RuntimeConfig
     from ean.engine.hardware import autocast_dtype, resolve_device
     from ean.engine.trained import data_config_for, load_trained
+    from ean.files import atomic_write_bytes
 
     if protocol not in PROTOCOLS:
         raise UserError(f"--protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")

@@ -9,24 +9,41 @@ Reading needs only NumPy (the report notebooks never import torch for it)::
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ean.engine.evaluate import EvalResult
+
+@dataclass
+class EvalResult:
+    """The per-video scores of one evaluation (what a scores file holds)."""
+
+    scores: np.ndarray  # (N, K) aggregated per-video scores, videos sorted by index
+    labels: np.ndarray  # (N,)
+    indices: np.ndarray  # (N,) dataset indices
+    loss: float  # mean cross-entropy of the aggregated logits (NaN for softmax aggregation)
+    skipped: list = field(default_factory=list)  # [(index, reason)] unreadable videos
+    num_views: int = 1
+
+    def report(self, class_names=None) -> dict:
+        from ean.engine.metrics import classification_report
+
+        rep = classification_report(self.scores, self.labels, class_names)
+        rep["loss"] = self.loss
+        rep["num_skipped"] = len(self.skipped)
+        return rep
 
 
-def save_scores(path: str | Path, result: "EvalResult", class_names, meta: dict | None = None) -> Path:
+def save_scores(path: str | Path, result: EvalResult, class_names, meta: dict | None = None) -> Path:
     """Per-video scores for ``ean ensemble`` and the notebooks (.npz).
 
     Arrays: ``scores`` (N, K) float32, ``labels`` (N,), ``indices`` (N,) dataset indices,
     ``class_names`` (K,), ``predictions`` (N,), ``confusion`` (K, K); plus ``aggregate``,
     ``num_views`` and any ``meta`` entries (strings / numbers).
     """
-    from ean.engine.checkpoint import atomic_write_bytes
     from ean.engine.metrics import classification_report
+    from ean.files import atomic_write_bytes
 
     path = Path(path)
     k = result.scores.shape[1] if result.scores.ndim == 2 else len(class_names or [])

@@ -8,18 +8,18 @@ from typing import Any
 import torch
 
 from ean.errors import UserError
-from ean.engine import checkpoint as ckpt
 
 
 def load_trained(path: str | Path, device: torch.device | str = "cpu"):
-    """(model in eval mode, checkpoint dict) from a checkpoint file (weights_only loading)."""
+    """(model in eval mode, checkpoint dict) from a checkpoint file (weights_only loading);
+    a missing or unusable file is a :class:`UserError` naming it."""
     from ean.engine.hardware import move_model
-    from ean.models.official import CheckpointFormatError, model_from_state
+    from ean.models.checkpoint import CheckpointFormatError, model_from_state, read_checkpoint
 
     try:
-        state = ckpt.load_checkpoint_file(path, "cpu")
+        state = read_checkpoint(path, "cpu")
         model = model_from_state(state, path)
-    except CheckpointFormatError as exc:
+    except (FileNotFoundError, CheckpointFormatError) as exc:
         raise UserError(str(exc)) from None
     return move_model(model, torch.device(device)).eval(), state
 
@@ -33,7 +33,4 @@ def data_config_for(state: dict[str, Any], overrides: dict[str, Any] | None = No
     base.update(overrides or {})
     for key in ("num_segments", "segment_length", "input_size"):
         base[key] = model_cfg[key]
-    try:
-        return DataConfig.from_dict(base)
-    except (KeyError, ValueError, TypeError) as exc:
-        raise UserError(f"data settings: {exc}") from None
+    return DataConfig.from_dict(base, file="the checkpoint's data settings", prefix="data.")

@@ -28,11 +28,11 @@ takes its semantics' value.
 """
 from __future__ import annotations
 
-import copy
-import dataclasses
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Optional, Tuple
+
+from ean.config import Config, check, check_choice
 
 SEMANTICS = ("authors", "paper")
 DEPTHS = (10, 18, 34, 50, 101)
@@ -49,7 +49,7 @@ LMC_VARIANTS = ("auto", "8f", "16f")
 
 
 @dataclass
-class BackboneConfig:
+class BackboneConfig(Config):
     """The 2D ResNet frame encoder and its per-block temporal modules."""
 
     depth: int = 50
@@ -71,7 +71,7 @@ class BackboneConfig:
 
 
 @dataclass
-class EABConfig:
+class EABConfig(Config):
     """Event Adaptive Blocks and the ablations of Tables 6, 8, 9 and 10."""
 
     stages: Tuple[int, ...] = (1, 2, 3, 4)
@@ -101,7 +101,7 @@ class EABConfig:
 
 
 @dataclass
-class SOIConfig:
+class SOIConfig(Config):
     """Sparse Object Interaction Transformer and the ablations of Tables 6 and 7."""
 
     stages: Tuple[int, ...] = (5,)
@@ -131,7 +131,7 @@ class SOIConfig:
 
 
 @dataclass
-class LMCConfig:
+class LMCConfig(Config):
     """Latent Motion Code on the dense clip (segment_length > 1)."""
 
     enabled: bool = False
@@ -152,7 +152,7 @@ class LMCConfig:
 
 
 @dataclass
-class ModelConfig:
+class ModelConfig(Config):
     """Everything that defines a model; see the module docstring."""
 
     name: str = "custom"
@@ -170,9 +170,6 @@ class ModelConfig:
     soi: SOIConfig = field(default_factory=SOIConfig)
     lmc: LMCConfig = field(default_factory=LMCConfig)
 
-    def __post_init__(self) -> None:
-        self.validate()
-
     @property
     def input_boxes(self) -> int:
         """Objects per frame whose boxes the model takes as input (``soi.regions = "boxes"``,
@@ -181,47 +178,44 @@ class ModelConfig:
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
-        def check(value, allowed, what):
-            if value not in allowed:
-                raise ValueError(f"model config: {what} must be one of {list(allowed)}, got {value!r}")
-
-        check(self.semantics, SEMANTICS, "semantics")
-        check(self.backbone.depth, DEPTHS, "backbone.depth")
-        check(self.backbone.temporal, TEMPORAL, "backbone.temporal")
-        check(self.eab.block, EAB_BLOCKS, "eab.block")
-        check(self.eab.fusion, FUSIONS, "eab.fusion")
-        check(self.eab.pool, POOLS, "eab.pool")
-        check(self.eab.spatial, SPATIAL, "eab.spatial")
-        check(self.soi.regions, REGIONS, "soi.regions")
-        check(self.lmc.variant, LMC_VARIANTS, "lmc.variant")
+        for key, allowed in (("semantics", SEMANTICS), ("backbone.depth", DEPTHS),
+                             ("backbone.temporal", TEMPORAL), ("eab.block", EAB_BLOCKS),
+                             ("eab.fusion", FUSIONS), ("eab.pool", POOLS), ("eab.spatial", SPATIAL),
+                             ("soi.regions", REGIONS), ("lmc.variant", LMC_VARIANTS)):
+            check_choice(self._get(key), allowed, key)
         if self.soi.pos_embedding is True or self.soi.pos_embedding is False:
             self.soi.pos_embedding = "thw" if self.soi.pos_embedding else "none"
-        check(self.soi.pos_embedding, POS_EMBEDDINGS, "soi.pos_embedding")
+        check_choice(self.soi.pos_embedding, POS_EMBEDDINGS, "soi.pos_embedding")
         if self.soi.norm is not None:
-            check(self.soi.norm, NORM_POSITIONS, "soi.norm")
-        check(self.soi.merge, MERGES, "soi.merge")
-        if self.soi.ffn_ratio is not None and (not isinstance(self.soi.ffn_ratio, int) or self.soi.ffn_ratio < 1):
-            raise ValueError(f"model config: soi.ffn_ratio must be a positive integer, got {self.soi.ffn_ratio!r}")
-        if self.lmc.hm_groups is not None and (not isinstance(self.lmc.hm_groups, int) or self.lmc.hm_groups < 1):
-            raise ValueError(f"model config: lmc.hm_groups must be a positive integer, got {self.lmc.hm_groups!r}")
-        if self.lmc.hm_norm is not None and self.semantics != "paper":
-            raise ValueError("model config: lmc.hm_norm applies to semantics 'paper' only (the authors' "
-                             "H_m is fixed: two residual blocks with BatchNorm)")
+            check_choice(self.soi.norm, NORM_POSITIONS, "soi.norm")
+        check_choice(self.soi.merge, MERGES, "soi.merge")
+        check(self.soi.ffn_ratio is None or self.soi.ffn_ratio >= 1, "soi.ffn_ratio",
+              f"must be a positive integer, got {self.soi.ffn_ratio!r}")
+        check(self.lmc.hm_groups is None or self.lmc.hm_groups >= 1, "lmc.hm_groups",
+              f"must be a positive integer, got {self.lmc.hm_groups!r}")
+        check(self.lmc.hm_norm is None or self.semantics == "paper", "lmc.hm_norm",
+              "applies to semantics 'paper' only (the authors' H_m is fixed: two residual blocks "
+              "with BatchNorm)")
         self.eab.stages = tuple(int(s) for s in self.eab.stages)
         self.soi.stages = tuple(sorted(int(s) for s in self.soi.stages))
-        for s in self.eab.stages + self.soi.stages:
-            if not 1 <= s <= 5:
-                raise ValueError(f"model config: stages are numbered 1 (stem) to 5 (layer4), got {s}")
-        if self.soi.stages and self.soi.stages[-1] != 5:
-            raise ValueError("model config: soi.stages must end with stage 5 (the SOI-Tr that pools the video)")
-        if self.num_segments < 1 or self.segment_length < 1 or self.num_classes < 1:
-            raise ValueError("model config: num_segments, segment_length and num_classes must be >= 1")
-        if self.lmc.enabled and self.segment_length < 2:
-            raise ValueError("model config: lmc.enabled needs segment_length >= 2 (5 in the paper)")
-        if self.eab.groups < 1 or self.eab.bottleneck < 1:
-            raise ValueError("model config: eab.groups and eab.bottleneck must be >= 1")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError("model config: dropout must be in [0, 1)")
+        for key in ("eab.stages", "soi.stages"):
+            check(all(1 <= s <= 5 for s in self._get(key)), key,
+                  f"stages are numbered 1 (stem) to 5 (layer4), got {list(self._get(key))}")
+        check(not self.soi.stages or self.soi.stages[-1] == 5, "soi.stages",
+              "must end with stage 5 (the SOI-Tr that pools the video)")
+        for key in ("num_segments", "segment_length", "num_classes"):
+            check(self._get(key) >= 1, key, f"must be >= 1, got {self._get(key)}")
+        check(not self.lmc.enabled or self.segment_length >= 2, "lmc.enabled",
+              "needs segment_length >= 2 (5 in the paper)")
+        for key in ("eab.groups", "eab.bottleneck"):
+            check(self._get(key) >= 1, key, f"must be >= 1, got {self._get(key)}")
+        check(0.0 <= self.dropout < 1.0, "dropout", f"must be in [0, 1), got {self.dropout}")
+
+    def _get(self, dotted: str) -> Any:
+        node = self
+        for part in dotted.split("."):
+            node = getattr(node, part)
+        return node
 
     # ------------------------------------------------------------------ derived values
     @property
@@ -254,63 +248,10 @@ class ModelConfig:
         largest divisor <= 16)."""
         if self.lmc.hm_groups is None:
             return math.gcd(16, self.lmc_latent)
-        if self.lmc_latent % self.lmc.hm_groups:
-            raise ValueError(f"model config: lmc.hm_groups={self.lmc.hm_groups} does not divide the "
-                             f"latent width {self.lmc_latent}")
+        check(self.lmc_latent % self.lmc.hm_groups == 0, "lmc.hm_groups",
+              f"{self.lmc.hm_groups} does not divide the latent width {self.lmc_latent}")
         return self.lmc.hm_groups
 
     @property
     def lmc_hm_norm(self) -> bool:
         return True if self.lmc.hm_norm is None else bool(self.lmc.hm_norm)
-
-    # ------------------------------------------------------------------ (de)serialisation
-    def to_dict(self) -> dict[str, Any]:
-        def convert(obj):
-            if dataclasses.is_dataclass(obj):
-                return {f.name: convert(getattr(obj, f.name)) for f in fields(obj)}
-            if isinstance(obj, tuple):
-                return list(obj)
-            return obj
-
-        return convert(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
-        return _from_dict(cls, data, "model")
-
-    def override(self, updates: dict[str, Any]) -> "ModelConfig":
-        """A copy with dotted-key updates applied, e.g. ``{"eab.fusion": "identity"}``."""
-        data = self.to_dict()
-        for key, value in updates.items():
-            node = data
-            parts = key.split(".")
-            for part in parts[:-1]:
-                if part not in node or not isinstance(node[part], dict):
-                    raise KeyError(f"model config has no section {part!r} (in {key!r})")
-                node = node[part]
-            if parts[-1] not in node:
-                raise KeyError(f"model config has no field {key!r}")
-            node[parts[-1]] = value
-        return ModelConfig.from_dict(data)
-
-    def copy(self) -> "ModelConfig":
-        return copy.deepcopy(self)
-
-
-def _from_dict(cls, data: dict[str, Any], where: str):
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
-    known = {f.name: f for f in fields(cls)}
-    unknown = set(data) - set(known)
-    if unknown:
-        raise KeyError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
-    kwargs = {}
-    for name, value in data.items():
-        default = known[name].default_factory() if known[name].default_factory is not dataclasses.MISSING else None
-        if dataclasses.is_dataclass(default):
-            kwargs[name] = _from_dict(type(default), value, f"{where}.{name}")
-        elif name == "stages":
-            kwargs[name] = tuple(value)
-        else:
-            kwargs[name] = value
-    return cls(**kwargs)

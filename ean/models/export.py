@@ -10,17 +10,15 @@ starts from its 2D weights, as every row of the paper starts from ImageNet.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from ean.models.backbone import _is_temporal_key
+from ean.models.checkpoint import PathLike, load_model
 from ean.models.ean import EAN
-
-PathLike = Union[str, Path]
 
 
 def backbone_weights(model: EAN) -> dict[str, Tensor]:
@@ -34,42 +32,13 @@ def export_backbone(checkpoint: PathLike, out: PathLike) -> dict[str, Any]:
 
     Returns ``{"path", "depth", "width", "tensors", "values"}``.
     """
-    from ean.models.official import model_from_state, read_checkpoint
-
-    state = read_checkpoint(checkpoint)
-    model = model_from_state(state, checkpoint)
+    model = load_model(checkpoint)
     weights = backbone_weights(model)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    torch.save(weights, tmp)
+    torch.save(weights, tmp)  # saved by path: the archive inside the file is named after it
     tmp.replace(out)
     cfg = model.cfg.backbone
     return {"path": str(out), "depth": cfg.depth, "width": cfg.width, "tensors": len(weights),
             "values": sum(v.numel() for v in weights.values())}
-
-
-def _run(args: argparse.Namespace) -> int:
-    from ean.errors import UserError
-    from ean.models.official import CheckpointFormatError
-
-    if not Path(args.checkpoint).is_file():
-        raise UserError(f"no such checkpoint: {args.checkpoint}")
-    try:
-        info = export_backbone(args.checkpoint, args.out)
-    except CheckpointFormatError as exc:
-        raise UserError(str(exc)) from None
-    print(f"wrote {info['path']}: ResNet-{info['depth']} width {info['width']}, "
-          f"{info['tensors']} tensors, {info['values']:,} values")
-    return 0
-
-
-def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "export-backbone", help="write a checkpoint's 2D ResNet weights for backbone.pretrained",
-        description="Write the 2D conv/BN weights of a trained model's backbone in torchvision's "
-                    "ResNet layout (no temporal modules, no classifier), the file that "
-                    "model.backbone.pretrained loads.")
-    p.add_argument("checkpoint", help="a checkpoint written by ean train (or ours)")
-    p.add_argument("out", help="the .pth file to write")
-    p.set_defaults(func=_run)

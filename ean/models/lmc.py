@@ -29,13 +29,57 @@ from torch import Tensor
 
 from ean.models.config import ModelConfig
 
+
+# The two readings differ in how a patch's values are laid out in the latent vectors (and so
+# in the decoder's outputs) and in the channel order of the motion map; each reading's pair
+# of layout functions is chosen once, when the module is built.
+def _patches_row_col_channel(d: Tensor, p: int) -> Tensor:
+    """Authors: ``(N, 3, K, H', W')`` -> ``(N, K, gh, gw, p * p * 3)``, (row, col, channel)."""
+    n, _, k, hh, ww = d.shape
+    x = d.view(n, 3, k, hh // p, p, ww // p, p).permute(0, 2, 3, 5, 4, 6, 1)
+    return x.reshape(n, k, hh // p, ww // p, -1)
+
+
+def _patches_channel_row_col(d: Tensor, p: int) -> Tensor:
+    """Paper: ``(N, 3, K, H', W')`` -> ``(N, K, gh, gw, 3 * p * p)``, (channel, row, col)."""
+    n, _, k, hh, ww = d.shape
+    x = d.view(n, 3, k, hh // p, p, ww // p, p).permute(0, 2, 3, 5, 1, 4, 6)
+    return x.reshape(n, k, hh // p, ww // p, -1)
+
+
+def _map_interleaved(m: Tensor, c: int, q: int) -> Tensor:
+    """Authors: decoded ``(N, K, gh, gw, q * q * c)`` -> ``(N, c * K, gh * q, gw * q)``,
+    channel ``c * K + k`` (interleaved)."""
+    n, k, gh, gw, _ = m.shape
+    return m.view(n, k, gh, gw, q, q, c).permute(0, 6, 1, 2, 4, 3, 5).reshape(n, c * k, gh * q, gw * q)
+
+
+def _map_stacked(m: Tensor, c: int, q: int) -> Tensor:
+    """Paper: decoded ``(N, K, gh, gw, c * q * q)`` -> ``(N, K * c, gh * q, gw * q)``, channel
+    ``k * c_out + c`` (Eq. 11, stacked by difference)."""
+    n, k, gh, gw, _ = m.shape
+    return m.view(n, k, gh, gw, c, q, q).permute(0, 1, 4, 2, 5, 3, 6).reshape(n, c * k, gh * q, gw * q)
+
+
 class LatentMotionCode(nn.Module):
-    """See module docstring. ``forward(dense (B, 3, T, L, H, W)) -> (B*T, C1, H/s, W/s)``."""
+    """See module docstring. ``forward(dense (B, 3, T, L, H, W)) -> (B*T, C1, H/s, W/s)``.
+
+    The semantics and variant are resolved once, here, into the choices the layers and
+    ``forward`` use: ``subsample`` (pixel step of the differences), ``residual`` (H_m blocks
+    with skip connections), ``middle_frame`` (the sparse frame of a segment), the patch and
+    motion-map layouts, and the 16-frame encoder, decoder and ``branch``."""
 
     def __init__(self, cfg: ModelConfig, stem_channels: int, stem_stride: int):
         super().__init__()
+        authors = cfg.semantics == "authors"
         self.semantics = cfg.semantics
-        self.variant = cfg.lmc_variant if cfg.semantics == "authors" else "paper"
+        self.variant = cfg.lmc_variant if authors else "paper"
+        deep = self.variant == "16f"
+        self.subsample = 2 if authors else 1
+        self.residual = authors
+        self.middle_frame = authors
+        self.to_patches = _patches_row_col_channel if authors else _patches_channel_row_col
+        self.to_map = _map_interleaved if authors else _map_stacked
         diffs = cfg.segment_length - 1
         if stem_channels % diffs:
             raise ValueError(f"LMC: the stem's {stem_channels} channels cannot be split over "
@@ -47,21 +91,14 @@ class LatentMotionCode(nn.Module):
             raise ValueError(f"LMC: lmc.patch={self.patch} must be a multiple of 2 and of the "
                              f"stem stride {stem_stride}")
         self.out_patch = self.patch // stem_stride
-        self.subsample = 2 if self.semantics == "authors" else 1
-        patch = self.patch // self.subsample
-        self.in_patch = patch
-        in_dim = 3 * patch * patch
+        self.in_patch = self.patch // self.subsample
+        in_dim = 3 * self.in_patch * self.in_patch
         latent = cfg.lmc_latent
         out_dim = self.out_channels * self.out_patch ** 2
         groups = cfg.lmc_hm_groups
 
-        if self.variant == "16f":
-            self.encoder = nn.ModuleList([nn.Linear(in_dim, latent, bias=False), nn.BatchNorm3d(latent),
-                                          nn.ReLU(inplace=True), nn.Linear(latent, latent, bias=False)])
-        else:
-            self.encoder = nn.ModuleList([nn.Linear(in_dim, latent, bias=False)])
-
-        if self.semantics == "authors":
+        self.encoder = nn.ModuleList(_latent_layers(in_dim, latent, latent, deep))
+        if authors:
             self.block1 = nn.Sequential(
                 nn.Conv3d(latent, latent, 3, padding=1, groups=groups, bias=False), nn.BatchNorm3d(latent),
                 nn.ReLU(inplace=True), nn.Conv3d(latent, latent, 1, bias=False), nn.BatchNorm3d(latent))
@@ -73,26 +110,19 @@ class LatentMotionCode(nn.Module):
                 nn.Conv3d(latent, latent, 3, padding=1, groups=groups, bias=False), *norm())
             self.block2 = nn.Sequential(
                 nn.Conv3d(latent, latent, 3, padding=1, groups=groups, bias=False), *norm())
-
-        if self.variant == "16f":
-            self.decoder = nn.ModuleList([nn.Linear(latent, latent, bias=False), nn.BatchNorm3d(latent),
-                                          nn.ReLU(inplace=True), nn.Linear(latent, out_dim, bias=False)])
-            scaled = self.decoder[0]
-        else:
-            self.decoder = nn.ModuleList([nn.Linear(latent, out_dim, bias=False)])
-            scaled = self.decoder[0]
+        self.decoder = nn.ModuleList(_latent_layers(latent, latent, out_dim, deep))
         for m in self.modules():
             if isinstance(m, nn.Conv3d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        if self.semantics == "authors":
+        if authors:
             with torch.no_grad():
-                scaled.weight.mul_(0.01)
+                self.decoder[0].weight.mul_(0.01)
 
-        self.branch = RGBDiffBranch(3 * diffs, stem_channels, stem_stride) if self.variant == "16f" else None
+        self.branch = RGBDiffBranch(3 * diffs, stem_channels, stem_stride) if deep else None
 
     def frame_index(self, segment_length: int) -> int:
         """The frame of each segment that the RGB stream sees: middle (authors) or first (paper)."""
-        return segment_length // 2 if self.semantics == "authors" else 0
+        return segment_length // 2 if self.middle_frame else 0
 
     def differences(self, dense: Tensor) -> Tensor:
         """``(B, 3, T, L, H, W)`` -> ``(B*T, 3, L-1, H', W')`` (H' = H / subsample)."""
@@ -121,30 +151,12 @@ class LatentMotionCode(nn.Module):
         if h % self.patch or w % self.patch:
             raise ValueError(f"LMC needs an input size divisible by lmc.patch={self.patch}, got {h}x{w}")
         d = self.differences(dense)                              # (N, 3, K, H', W')
-        n, _, k, hh, ww = d.shape
-        p = self.in_patch
-        gh, gw = hh // p, ww // p
-        # patches (N, K, gh, gw, D_in); authors: (row, col, channel) order, paper: (channel, row, col)
-        patches = d.view(n, 3, k, gh, p, gw, p)
-        if self.semantics == "authors":
-            patches = patches.permute(0, 2, 3, 5, 4, 6, 1)
-        else:
-            patches = patches.permute(0, 2, 3, 5, 1, 4, 6)
-        v = self._run_layers(self.encoder, patches.reshape(n, k, gh, gw, -1))
+        v = self._run_layers(self.encoder, self.to_patches(d, self.in_patch))   # (N, K, gh, gw, D)
         v = v.permute(0, 4, 1, 2, 3)                             # (N, D, K, gh, gw)
-        v = v + self.block1(v) if self.semantics == "authors" else self.block1(v)
-        v = v + self.block2(v) if self.semantics == "authors" else self.block2(v)
+        v = v + self.block1(v) if self.residual else self.block1(v)
+        v = v + self.block2(v) if self.residual else self.block2(v)
         m = self._run_layers(self.decoder, v.permute(0, 2, 3, 4, 1))  # (N, K, gh, gw, D_out)
-        q, c = self.out_patch, self.out_channels
-        # un-patchify; D_out is ordered like the input patches: authors (row, col, channel),
-        # paper (channel, row, col)
-        if self.semantics == "authors":
-            # (N, c, K, gh, q, gw, q): channel index c * K + k (interleaved)
-            m = m.view(n, k, gh, gw, q, q, c).permute(0, 6, 1, 2, 4, 3, 5)
-        else:
-            # (N, K, c, gh, q, gw, q): channel index k * c_out + c (Eq. 11, stacked by difference)
-            m = m.view(n, k, gh, gw, c, q, q).permute(0, 1, 4, 2, 5, 3, 6)
-        return m.reshape(n, c * k, gh * q, gw * q)
+        return self.to_map(m, self.out_channels, self.out_patch)
 
     def fuse(self, stem: Tensor, dense: Tensor) -> Tensor:
         """Add the motion map to the stem output ``(B*T, C1, h, w)``."""
@@ -152,6 +164,15 @@ class LatentMotionCode(nn.Module):
         if self.branch is None:
             return stem + motion
         return 0.6 * stem + 0.2 * motion + 0.2 * self.branch(self.differences(dense))
+
+
+def _latent_layers(in_dim: int, hidden: int, out_dim: int, deep: bool) -> list[nn.Module]:
+    """The encoder's or decoder's layers on latent vectors: one linear map, or (16-frame
+    variant) linear -> BN -> ReLU -> linear."""
+    if not deep:
+        return [nn.Linear(in_dim, out_dim, bias=False)]
+    return [nn.Linear(in_dim, hidden, bias=False), nn.BatchNorm3d(hidden), nn.ReLU(inplace=True),
+            nn.Linear(hidden, out_dim, bias=False)]
 
 
 class RGBDiffBranch(nn.Module):

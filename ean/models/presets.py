@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ean.errors import ConfigError
 from ean.models.config import BackboneConfig, EABConfig, LMCConfig, ModelConfig, SOIConfig
 
 
@@ -57,7 +58,7 @@ def get_preset(name: str, **overrides: Any) -> ModelConfig:
     """The preset's config; keyword overrides replace top-level fields, dotted-key overrides
     may be given as a dict in ``overrides["set"]``."""
     if name not in PRESETS:
-        raise KeyError(f"unknown model preset {name!r}; known presets: {', '.join(PRESETS)}")
+        raise ConfigError(f"unknown model preset {name!r}", key="preset", allowed=PRESETS)
     cfg = PRESETS[name]()
     dotted = overrides.pop("set", None) or {}
     return cfg.override({**overrides, **dotted}) if (overrides or dotted) else cfg

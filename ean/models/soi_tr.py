@@ -106,7 +106,7 @@ class TokenBatchNorm(nn.Module):
     (a BN subclass would be replaced whole, and the token axis taken for channels).
 
     The state dict keeps the keys of a plain BatchNorm1d (``weight``, ``running_mean``, ...;
-    no ``bn.``), as our checkpoints and the authors' key mapping (``ean.models.official``)
+    no ``bn.``), as our checkpoints and the authors' key mapping (``ean.models.convert_official``)
     have them; ``bn.``-prefixed keys load as well.
     """
 

@@ -20,8 +20,11 @@ from typing import Optional
 
 import pandas as pd
 
+from ean.study.paper_values import paper_top1
 from ean.study.params import StudyParams
-from ean.study.results import Table, compare, dataset_label, last_gains, load_curves, paper_top1, spec_variants
+from ean.study.results import Table, dataset_label
+from ean.study.row_accuracy import compare, spec_variants
+from ean.study.runs import last_gains, load_curves
 from ean.study.stats import EQUIVALENCE_MARGIN, SAME_NETWORK_AGREEMENT, Delta, verdict
 
 CLAIMS_CSV = Path(__file__).resolve().parents[2] / "data" / "paper" / "claims.csv"

@@ -64,7 +64,8 @@ def _pipeline(args) -> int:
 
 
 def _status(args) -> int:
-    from ean.study.results import load_runs, variant_accuracy
+    from ean.study.row_accuracy import variant_accuracy
+    from ean.study.runs import load_runs
 
     params = _params(args)
     runs = load_runs(params)

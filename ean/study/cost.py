@@ -43,7 +43,7 @@ def _kind(params: StudyParams, variant: str) -> Kind:
 def _clips(params: StudyParams, dataset: str) -> tuple[int, int]:
     """(training, validation) clips of a generated dataset, from its profile."""
     from ean.data.synth.profiles import get_profile
-    from ean.data.synth.scene import class_names
+    from ean.data.synth.class_sets import class_names
 
     ds = params.datasets[dataset]
     if not ds.generated:

@@ -37,7 +37,7 @@ def ensure_table_runs(params: StudyParams, table: str) -> list[str]:
 
 def ensure_runs(params: StudyParams, variants: list[str]) -> list[str]:
     """Produce the datasets, pretraining and runs of ``variants`` that are missing."""
-    from ean.study.results import missing_runs
+    from ean.study.runs import missing_runs
     from ean.study.stages import prepare_dataset, pretrain, train_run
 
     needed = {params.variants[v].dataset for v in variants}
@@ -96,7 +96,7 @@ def plateau(curves) -> str:
     """How much each variant's validation top-1 still rose between its last two validations,
     on the same videos (``val_subset_top1``: the subset the earlier validations use), mean
     over seeds."""
-    from ean.study.results import last_gains
+    from ean.study.runs import last_gains
 
     rows = []
     for variant, gains in last_gains(curves).items():

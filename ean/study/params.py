@@ -41,7 +41,9 @@ from typing import Any, Optional
 
 import yaml
 
-from ean.errors import UserError
+from ean.config import Config, build, check, check_choice
+from ean.engine.config import PROTOCOLS
+from ean.errors import ConfigError, UserError
 
 TRAIN_STAGES = ("variant", "pooled")
 """How the runs map onto DVC stages (``train.stages``)."""
@@ -60,7 +62,7 @@ def repo_root(start: Optional[Path] = None) -> Path:
 
 
 @dataclass
-class Dataset:
+class Dataset(Config):
     name: str
     synth: Optional[str] = None
     root: Optional[str] = None
@@ -85,9 +87,22 @@ class Dataset:
     def generated(self) -> bool:
         return self.synth is not None
 
+    def validate(self) -> None:
+        if self.format is not None:
+            from ean.data.synth.official import FORMATS
+
+            check(self.format in FORMATS and self.generated and not self.decoded, "format",
+                  f"a generated set (synth) written in one of {', '.join(FORMATS)} (not decoded), "
+                  f"got {self.format!r}")
+        check(self.generated != (self.config is not None) or bool(self.generated and self.format), "synth",
+              "needs exactly one of 'synth' (a generated set) or 'config' (a real dataset's training "
+              "config); both only with 'format' (a generated set in a real dataset's layout, read with "
+              "that config's data settings)")
+        check(not self.generated or bool(self.root), "root", "a generated set needs 'root'")
+
 
 @dataclass
-class Variant:
+class Variant(Config):
     name: str
     preset: Optional[str] = None
     set: dict[str, Any] = field(default_factory=dict)
@@ -99,9 +114,16 @@ class Variant:
     def run_names(self) -> list[str]:
         return [run_name(self.name, s) for s in self.seeds]
 
+    def validate(self) -> None:
+        check("-s" not in self.name and "/" not in self.name, "name",
+              f"variant name {self.name!r} may not contain '-s' or '/'")
+        check(bool(self.seeds) and len(set(self.seeds)) == len(self.seeds), "seeds",
+              f"must be a non-empty list of distinct ints, got {self.seeds}")
+        check(self.preset is not None or self.config is not None, "preset", "needs a 'preset' or a 'config'")
+
 
 @dataclass
-class Table:
+class Table(Config):
     id: str
     dataset: Optional[str]
     rows: dict[str, Any]
@@ -110,6 +132,18 @@ class Table:
     missing: dict[str, str] = field(default_factory=dict)
     reference: Optional[str] = None
     """The row every other row is compared with (paired Δ with a CI, agreement)."""
+
+    def validate(self) -> None:
+        check_choice(self.id, TABLE_IDS, "id")
+        check(self.reference is None or self.reference in self.rows, "reference",
+              f"{self.reference!r} is not one of the rows")
+        for row, variants in self.rows.items():
+            check(variants is not None or row in self.missing, f"rows.{row}",
+                  f"is null: say why in tables.{self.id}.missing")
+            for name in (variants if isinstance(variants, list) else [variants]):
+                protocol = (name or "").partition("@")[2]
+                if protocol:
+                    check_choice(protocol, PROTOCOLS, f"rows.{row}")
 
 
 @dataclass
@@ -162,97 +196,62 @@ def run_name(variant: str, seed: int) -> str:
     return f"{variant}-s{seed}"
 
 
-def _check_keys(where: str, got: dict, allowed: set[str]) -> None:
-    unknown = set(got) - allowed
-    if unknown:
-        raise UserError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+PRETRAIN_KEYS = ("dataset", "config", "preset", "set", "out")
 
 
 def parse_params(raw: dict[str, Any], path: Path = Path("params.yaml")) -> StudyParams:
-    """Type and check a params dict; errors name the section and key at fault."""
+    """Type and check a params dict; errors name the file and the dotted key at fault."""
+    file = str(path)
     if not isinstance(raw, dict):
-        raise UserError(f"{path}: expected a mapping at the top level")
+        raise ConfigError("expected a mapping at the top level", file=file)
     for key in ("profile", "datasets", "train", "variants", "tables"):
         if key not in raw:
-            raise UserError(f"{path}: missing section {key!r}")
-    datasets = {}
-    for name, d in raw["datasets"].items():
-        _check_keys(f"{path}: datasets.{name}", d, {"synth", "root", "seed", "config", "decoded", "label",
-                                                    "format", "missing", "corrupt", "set"})
-        ds = Dataset(name, **d)
-        if ds.format is not None:
-            from ean.data.synth.official import FORMATS
-
-            if ds.format not in FORMATS or not ds.generated or ds.decoded:
-                raise UserError(f"{path}: datasets.{name}.format: a generated set (synth) written in one of "
-                                f"{', '.join(FORMATS)} (not decoded), got {ds.format!r}")
-        ds.set = dict(ds.set or {})
-        if ds.generated == (ds.config is not None) and not (ds.generated and ds.format):
-            raise UserError(f"{path}: datasets.{name} needs exactly one of 'synth' (a generated set) "
-                            "or 'config' (a real dataset's training config); both only with 'format' "
-                            "(a generated set in a real dataset's layout, read with that config's data settings)")
-        if ds.generated and not ds.root:
-            raise UserError(f"{path}: datasets.{name}: a generated set needs 'root'")
-        datasets[name] = ds
+            raise ConfigError("missing section", key=key, file=file)
+    datasets = {name: build(Dataset, _mapping(d), file=file, prefix=f"datasets.{name}.", fixed={"name": name})
+                for name, d in raw["datasets"].items()}
     train = dict(raw["train"])
     for key in ("config", "runs_dir", "reports_dir"):
         if key not in train:
-            raise UserError(f"{path}: train.{key} is missing")
+            raise ConfigError("missing", key=f"train.{key}", file=file)
     train.setdefault("set", {})
     train.setdefault("stages", "variant")
-    if train["stages"] not in TRAIN_STAGES:
-        raise UserError(f"{path}: train.stages must be one of {list(TRAIN_STAGES)}, got {train['stages']!r}")
-    variants = {}
-    for name, v in raw["variants"].items():
-        v = dict(v or {})
-        _check_keys(f"{path}: variants.{name}", v, {"preset", "set", "seeds", "dataset", "config", "label"})
-        if "-s" in name or "/" in name:
-            raise UserError(f"{path}: variant name {name!r} may not contain '-s' or '/'")
-        var = Variant(name, **v)
-        var.set = dict(var.set or {})
-        if not var.seeds or len(set(var.seeds)) != len(var.seeds):
-            raise UserError(f"{path}: variants.{name}.seeds must be a non-empty list of distinct ints")
-        if var.dataset not in datasets:
-            raise UserError(f"{path}: variants.{name}.dataset {var.dataset!r} is not one of the "
-                            f"datasets {sorted(datasets)}")
-        if var.preset is None and var.config is None:
-            raise UserError(f"{path}: variants.{name} needs a 'preset' or a 'config'")
-        variants[name] = var
+    _located(check_choice, train["stages"], TRAIN_STAGES, "train.stages", file=file)
+    variants = {name: build(Variant, _mapping(v), file=file, prefix=f"variants.{name}.", fixed={"name": name})
+                for name, v in raw["variants"].items()}
+    for name, var in variants.items():
+        _located(check_choice, var.dataset, sorted(datasets), f"variants.{name}.dataset", file=file)
     tables = {}
     for tid, t in raw["tables"].items():
         tid = str(tid)
-        if tid not in TABLE_IDS:
-            raise UserError(f"{path}: tables.{tid}: tables are {', '.join(TABLE_IDS)}")
-        _check_keys(f"{path}: tables.{tid}", t, {"dataset", "rows", "missing", "reference"})
-        rows = dict(t.get("rows") or {})
-        from ean.engine.config import PROTOCOLS
-
-        for row, var in rows.items():
-            for name in (var if isinstance(var, list) else [var]):
-                if name is None:
-                    continue
-                base, _, protocol = name.partition("@")
-                if base not in variants:
-                    raise UserError(f"{path}: tables.{tid}.rows[{row!r}] names the unknown variant {base!r}")
-                if protocol and protocol not in PROTOCOLS:
-                    raise UserError(f"{path}: tables.{tid}.rows[{row!r}]: {protocol!r} is not a protocol "
-                                    f"({', '.join(PROTOCOLS)})")
-        reference = t.get("reference")
-        if reference is not None and reference not in rows:
-            raise UserError(f"{path}: tables.{tid}.reference {reference!r} is not one of its rows")
-        missing = dict(t.get("missing") or {})
-        for row, var in rows.items():
-            if var is None and row not in missing:
-                raise UserError(f"{path}: tables.{tid}.rows[{row!r}] is null: say why in tables.{tid}.missing")
-        tables[tid] = Table(tid, t.get("dataset"), rows, missing, reference)
+        table = build(Table, _mapping(t), file=file, prefix=f"tables.{tid}.", fixed={"id": tid})
+        for row, spec in table.rows.items():
+            for name in (spec if isinstance(spec, list) else [spec]):
+                if name is not None:
+                    _located(check_choice, name.partition("@")[0], list(variants), f"tables.{tid}.rows.{row}",
+                             file=file)
+        tables[tid] = table
     pretrain = raw.get("pretrain")
     if pretrain is not None:
-        _check_keys(f"{path}: pretrain", pretrain, {"dataset", "config", "preset", "set", "out"})
-        if pretrain.get("dataset") not in datasets:
-            raise UserError(f"{path}: pretrain.dataset must be one of {sorted(datasets)}")
+        unknown = sorted(set(pretrain) - set(PRETRAIN_KEYS))
+        if unknown:
+            raise ConfigError("unknown setting", key=f"pretrain.{unknown[0]}", file=file, allowed=PRETRAIN_KEYS)
+        _located(check_choice, pretrain.get("dataset"), sorted(datasets), "pretrain.dataset", file=file)
     return StudyParams(profile=str(raw["profile"]), datasets=datasets, pretrain=pretrain, train=train,
                        variants=variants, tables=tables, presets=dict(raw.get("presets") or {}),
                        raw=copy.deepcopy(raw), path=Path(path))
+
+
+def _mapping(values: Any) -> Any:
+    """A section's mapping with empty (null) sub-mappings dropped: ``set:`` alone means none."""
+    return {k: v for k, v in values.items() if v is not None or k != "set"} if isinstance(values, dict) else (
+        {} if values is None else values)
+
+
+def _located(checker, *args, file: str) -> None:
+    try:
+        checker(*args)
+    except ConfigError as exc:
+        raise exc.located(file) from None
 
 
 def load_params(path: str | Path = "params.yaml") -> StudyParams:

@@ -106,7 +106,8 @@ def stages(params: StudyParams) -> dict[str, Any]:
             "cmd": (f"mkdir -p {reports}/notebooks {reports}/tables && "
                     f"papermill --no-progress-bar notebooks/{nb}.ipynb {reports}/notebooks/{nb}.ipynb "
                     f"-p params_file params.yaml -p out_dir {reports}/tables -p train_missing False"),
-            "deps": [f"notebooks/{nb}.ipynb", "ean/study/results.py", "ean/study/plots.py", "ean/study/stats.py",
+            "deps": [f"notebooks/{nb}.ipynb", "ean/study/results.py", "ean/study/runs.py", "ean/study/row_accuracy.py",
+                     "ean/study/paper_values.py", "ean/study/plots.py", "ean/study/stats.py",
                      "ean/study/notebook.py", "ean/study/params.py", "ean/analysis/literature.py", "data/paper", "data/literature",
                      "reports/tables/complexity.csv"]
             + (["reports/tables/paper_readings.csv", "docs/paper_readings.md", "ean/analysis/paper_complexity.py"]

@@ -43,7 +43,7 @@ SIZE = {
 
 
 def _format_of(config: str) -> str:
-    from ean.engine.config import read_yaml
+    from ean.config import read_yaml
 
     return str(read_yaml(Path(config))["data"]["format"])
 

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from ean.config import apply_overrides, read_yaml
 from ean.errors import UserError
 from ean.study.params import Dataset, StudyParams, Variant
 
@@ -35,7 +36,6 @@ def data_section(ds: Dataset) -> dict[str, Any]:
     """The ``data`` overrides that point a TrainConfig at dataset ``ds``."""
     if ds.generated and ds.format:   # written in an official layout (the paper profile's rehearsal)
         from ean.data.synth.official import official_data_config
-        from ean.engine.config import read_yaml
 
         base = dict(read_yaml(Path(ds.config)).get("data") or {}) if ds.config else {}
         return {**base, **official_data_config(ds.root, ds.format), **ds.set}
@@ -47,7 +47,6 @@ def data_section(ds: Dataset) -> dict[str, Any]:
         if ds.decoded:
             out["cache_file"] = str(root / DECODED_FILE)
         return {**out, **ds.set}
-    from ean.engine.config import read_yaml
     return {**dict(read_yaml(Path(ds.config)).get("data") or {}), **ds.set}
 
 
@@ -144,7 +143,7 @@ def variant_overrides(params: StudyParams, variant: Variant, seed: int) -> dict[
         sets.update({f"data.{k}": v for k, v in ds.set.items()})
     if ds.generated and ds.format:   # the variant's config is for the real dataset's classes
         from ean.data.synth.profiles import get_profile
-        from ean.data.synth.scene import class_names
+        from ean.data.synth.class_sets import class_names
 
         sets["model.num_classes"] = len(class_names(get_profile(ds.synth).classes))
     pretrained = _pretrained_path(params)
@@ -157,7 +156,7 @@ def variant_overrides(params: StudyParams, variant: Variant, seed: int) -> dict[
 def build_run_config(params: StudyParams, variant: Variant, seed: int):
     """The TrainConfig of one run: the variant's (or the profile's) YAML + train.set + the
     variant's model changes + data paths + pretrained weights + seed."""
-    from ean.engine.config import apply_overrides, build_config, read_yaml
+    from ean.engine.config import build_config
 
     config = variant.config or params.train["config"]
     raw = read_yaml(Path(config))
@@ -172,7 +171,7 @@ def build_run_config(params: StudyParams, variant: Variant, seed: int):
 # ------------------------------------------------------------------------ pretrain
 def pretrain(params: StudyParams) -> dict:
     """Train the pretraining network once and export its 2D backbone weights."""
-    from ean.engine.config import apply_overrides, build_config, read_yaml
+    from ean.engine.config import build_config
     from ean.engine.loop import train
     from ean.models.export import export_backbone
 

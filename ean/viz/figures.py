@@ -1,11 +1,12 @@
 """The paper's figures, computed from trained runs (matplotlib / seaborn).
 
 Each ``figNN_*`` function returns ``(figure, data)``: ``data`` is the DataFrame the figure
-draws, so a notebook can show or save the numbers too.
+draws, so a notebook can show or save the numbers too. The example video of Figs. 7 and 9 is
+chosen by :mod:`ean.viz.examples`; the failure cases of Figs. 11 and 12 are in
+:mod:`ean.viz.failures`.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional, Sequence
 
 import matplotlib.pyplot as plt
@@ -15,26 +16,9 @@ import seaborn as sns
 import torch
 
 from ean.viz.inspect import ClipView, Probe
+from ean.viz.overlay import overlay
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])
-
-
-def _frame(img: torch.Tensor) -> np.ndarray:
-    """(3, H, W) uint8 -> (H, W, 3) for imshow."""
-    return img.permute(1, 2, 0).numpy()
-
-
-def _overlay(ax, frame: torch.Tensor, heat: Optional[torch.Tensor], cmap="jet", alpha=0.45, vmax=None):
-    ax.imshow(_frame(frame))
-    if heat is not None:
-        h, w = frame.shape[-2:]
-        up = torch.nn.functional.interpolate(heat[None, None].float(), size=(h, w), mode="bilinear",
-                                             align_corners=False)[0, 0]
-        im = ax.imshow(up.numpy(), cmap=cmap, alpha=alpha, vmin=0, vmax=vmax)
-        ax.set_xticks([]), ax.set_yticks([])
-        return im
-    ax.set_xticks([]), ax.set_yticks([])
-    return None
 
 
 # --------------------------------------------------------------------------- Fig. 6
@@ -102,7 +86,7 @@ def fig07_saliency(view: ClipView, anchor: int = 3, true_name: Optional[str] = N
     grid = fig.add_gridspec(2, t, height_ratios=[1.2, 1])
     for i in range(t):
         ax = fig.add_subplot(grid[0, i])
-        im = _overlay(ax, view.frames[i], view.saliency[obj, i], vmax=vmax)
+        im = overlay(ax, view.frames[i], view.saliency[obj, i], vmax=vmax)
         ax.set_title(f"frame {i + 1}" + (" (anchor)" if i == anchor else ""), fontsize=8)
     fig.colorbar(im, ax=fig.axes, fraction=0.015, label=f"saliency, object {obj + 1}")
     ax = fig.add_subplot(grid[1, :])
@@ -154,7 +138,7 @@ def fig09_features(baseline: Probe, ean: Probe, video: torch.Tensor, label: Opti
         vmax = float(act.max())
         for i in range(t):
             ax = fig.add_subplot(grid[r, i])
-            im = _overlay(ax, view.frames[i], act[i], cmap="inferno", vmax=vmax)
+            im = overlay(ax, view.frames[i], act[i], cmap="inferno", vmax=vmax)
             if i == 0:
                 ax.set_ylabel(name)
             if r == 0:
@@ -176,47 +160,7 @@ def fig09_features(baseline: Probe, ean: Probe, video: torch.Tensor, label: Opti
     return fig, ev
 
 
-# ------------------------------------------------------------- the example videos
-def showcase_video(params, per_class: pd.DataFrame, seed: int = 0, variant: str = "ean") -> tuple[int, str]:
-    """The example video of Figs. 7 and 9: of the class whose accuracy SOI-Tr improves most
-    (the first row of ``per_class``, :func:`per_class_delta` sorted by Δ), the validation video
-    that ``variant``'s run ``seed`` classifies correctly with the highest probability (the
-    most confident one of the class when none is correct). Returns (validation index, class)."""
-    from ean.engine.scores import load_scores
-    from ean.study.params import run_name
-
-    name = str(per_class.iloc[0]["class"])
-    s = load_scores(params.reports_dir / "runs" / run_name(variant, seed) / "val_scores.npz")
-    names = [str(n) for n in s["class_names"]]
-    c = names.index(name)
-    probs = np.exp(s["scores"] - s["scores"].max(1, keepdims=True))
-    probs /= probs.sum(1, keepdims=True)
-    mine = np.flatnonzero(s["labels"] == c)
-    right = mine[s["scores"][mine].argmax(1) == c]
-    pool = right if len(right) else mine
-    best = pool[np.argmax(probs[pool, c])]
-    return int(s["indices"][best]), name
-
-
-def event_fractions(params, record) -> Optional[tuple[float, float]]:
-    """The event's (start, end) as fractions of a generated validation video (None for a
-    video that is not from the study's generated set)."""
-    from ean.data.synth.profiles import get_profile
-    from ean.data.synth.writer import ID_BASE, ClipJob, clip_spec
-
-    ds = params.datasets[params.variants["ean"].dataset]
-    if not ds.generated:
-        return None
-    try:
-        k = int(Path(record.path).stem) - ID_BASE["validation"]
-    except ValueError:
-        return None
-    prof = get_profile(ds.synth)
-    spec = clip_spec(ClipJob("validation", k, record.label, Path(record.path).stem), prof, ds.seed)
-    start, duration = spec.event
-    return start / spec.num_frames, (start + duration) / spec.num_frames
-
-
+# ------------------------------------------------------- Figs. 7 and 9, population
 def grounding_chart(summary: dict):
     """The population scores of Figs. 7 and 9 with their 95 % intervals: the pointing game
     against chance, the activation share inside the masks (baseline vs EAN), and how much
@@ -321,92 +265,3 @@ def fig10_population(result):
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig, data
-
-
-def confident_errors(scores_file: Path, k: int = 4) -> pd.DataFrame:
-    """The k most confident wrong predictions of a scores file (softmax of the logits)."""
-    from ean.engine.scores import load_scores
-
-    s = load_scores(scores_file)
-    logits = torch.from_numpy(s["scores"]).float()
-    probs = torch.softmax(logits, 1)
-    conf, pred = probs.max(1)
-    labels = torch.from_numpy(s["labels"])
-    wrong = (pred != labels).nonzero().flatten()
-    order = wrong[conf[wrong].argsort(descending=True)][:k]
-    names = [str(n) for n in s["class_names"]]
-    return pd.DataFrame({"index": s["indices"][order.numpy()], "label": labels[order].numpy(),
-                         "true": [names[int(i)] for i in labels[order]],
-                         "predicted": [names[int(i)] for i in pred[order]],
-                         "confidence": conf[order].numpy()})
-
-
-def attributed_errors(scores_file: Path, other_file: Path, k: int = 2) -> pd.DataFrame:
-    """The k most confident errors of a model (``scores_file``) that another model of the same
-    seed gets right (``other_file``): for Fig. 11 the other is EAN without EABs, for Fig. 12
-    EAN without SOI-Tr, so each error is one the removed module is responsible for."""
-    from ean.engine.scores import load_scores
-
-    a, b = load_scores(scores_file), load_scores(other_file)
-    oa, ob = np.argsort(a["indices"]), np.argsort(b["indices"])
-    if not np.array_equal(a["indices"][oa], b["indices"][ob]):
-        raise ValueError(f"{scores_file} and {other_file} were evaluated on different videos")
-    logits = torch.from_numpy(a["scores"][oa]).float()
-    probs = torch.softmax(logits, 1)
-    conf, pred = probs.max(1)
-    labels = torch.from_numpy(a["labels"][oa])
-    other_right = torch.from_numpy(b["scores"][ob].argmax(1)) == labels
-    pick = ((pred != labels) & other_right).nonzero().flatten()
-    order = pick[conf[pick].argsort(descending=True)][:k]
-    names = [str(n) for n in a["class_names"]]
-    return pd.DataFrame({"index": a["indices"][oa][order.numpy()], "label": labels[order].numpy(),
-                         "true": [names[int(i)] for i in labels[order]],
-                         "predicted": [names[int(i)] for i in pred[order]],
-                         "confidence": conf[order].numpy(), "candidates": int(len(pick))})
-
-
-def fig11_failure(view: ClipView, true_name: str, stage: Optional[str] = None, overlap=None):
-    """One failure case: the frames, the activation after the last EAB, and every SOI-Tr
-    object's saliency map. With ``overlap`` (:class:`ean.viz.grounding.Overlap` of the same
-    clip) the ground-truth object masks are outlined in white and each map's share of its
-    mass inside them is printed beside it, with the masks' share of the frame (chance)."""
-    stage = stage or (f"stage{view.eab_stages[-1]}" if view.eab_stages else "stage5")
-    n_obj = view.saliency.shape[0] if view.saliency is not None else 0
-    t = len(view.frames)
-    fig, axes = plt.subplots(2 + n_obj, t, figsize=(1.5 * t, 1.55 * (2 + n_obj)), squeeze=False)
-    act = view.activation(stage)
-    masks = None
-    if overlap is not None:
-        h, w = view.frames.shape[-2:]
-        masks = torch.nn.functional.interpolate(overlap.union[:, None].float(), size=(h, w), mode="nearest")[:, 0]
-    for i in range(t):
-        _overlay(axes[0][i], view.frames[i], None)
-        axes[0][i].set_title(f"frame {i + 1}", fontsize=8)
-        _overlay(axes[1][i], view.frames[i], act[i], cmap="inferno", vmax=float(act.max()))
-        for n in range(n_obj):
-            _overlay(axes[2 + n][i], view.frames[i], view.saliency[n, i], vmax=float(view.saliency[n].max()))
-        if masks is not None and float(masks[i].max()) >= 0.5:
-            for row in range(2 + n_obj):
-                axes[row][i].contour(masks[i].numpy(), levels=[0.5], colors="white", linewidths=0.8)
-    axes[0][0].set_ylabel("frames" + ("\n(white: objects)" if masks is not None else ""), fontsize=8)
-    share = (lambda v: f"\n{100 * v:.0f}% in objects") if overlap is not None else (lambda v: "")
-    axes[1][0].set_ylabel(f"{stage}\nactivation" + share(overlap.activation if overlap else 0), fontsize=8)
-    for n in range(n_obj):
-        sal = overlap.saliency[n] if overlap is not None and overlap.saliency is not None else None
-        axes[2 + n][0].set_ylabel(f"object {n + 1}" + (share(sal) if sal is not None else ""), fontsize=8)
-    top = view.top5[0]
-    title = f"true: {true_name}\npredicted: {top[0]} ({100 * top[1]:.0f}%)"
-    if overlap is not None:
-        title += f"; the objects cover {100 * overlap.chance:.0f}% of the frame (an even map's share)"
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-def no_case(message: str):
-    """A figure that says in words why there is nothing to show (e.g. fewer attributed errors
-    than figure slots in a small run), so a pipeline's declared outputs always exist."""
-    fig, ax = plt.subplots(figsize=(6, 1.2))
-    ax.axis("off")
-    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=9)
-    return fig

@@ -176,7 +176,7 @@ def grounding_study(params, subset: int = 90, seeds: Optional[list[int]] = None,
     Saliency-Net SOI-Tr), the energy in the masks and the rise within the event."""
     from tqdm.auto import tqdm
 
-    from ean.data.synth.scene import object_masks, render
+    from ean.data.synth.rendering import object_masks, render
     from ean.data.synth.writer import clip_spec
     from ean.viz.study_data import generated_validation, trained_runs
 
@@ -234,7 +234,7 @@ def overlap(model, data_cfg, spec, prof, stage: str) -> Overlap:
     """Render a generated clip (``spec`` of ``prof``) with its object masks, run ``model`` on
     its 1-clip test view and measure how much of each SOI-Tr object map's and of ``stage``'s
     activation mass lies inside the masks (Figs. 11 and 12: did the module look at the objects?)."""
-    from ean.data.synth.scene import object_masks, render
+    from ean.data.synth.rendering import object_masks, render
 
     frames, masks = render(spec, prof), object_masks(spec)
     view = model_view(frames, masks, data_cfg, model.cfg, model.sparse_frame_index(model.cfg.segment_length))

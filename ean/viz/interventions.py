@@ -112,7 +112,7 @@ def kernel_weight_study(params, variant: str = "ean", subset: int = 300, zoom: f
     they are, zoomed and at ``rate`` x the frame rate, and run every seed's checkpoint on them."""
     from tqdm.auto import tqdm
 
-    from ean.data.synth.scene import render
+    from ean.data.synth.rendering import render
     from ean.data.synth.writer import clip_spec
     from ean.viz.study_data import generated_validation, eval_view, trained_runs
 

@@ -9,7 +9,7 @@ from ean.data.config import DataConfig
 from ean.data.dataset import build_dataset
 from ean.data.synth import clip_spec, get_profile, jobs_for, synthetic_config
 from ean.data.synth.boxes import generated_clip, object_boxes, pad_objects
-from ean.data.synth.scene import object_masks
+from ean.data.synth.rendering import object_masks
 from ean.data.transforms import ClipTransform, crop_boxes
 
 

@@ -155,7 +155,7 @@ def test_the_decoded_cache_is_bounded_and_drops_the_least_recently_used(smoke_da
     reads = list(range(12))
     for i in reads:
         ds[i]
-        assert ds._cache_bytes == sum(v.frames.numel() for v in ds._cache.values()) <= 2 ** 20
+        assert ds._cache_bytes == sum(v.frames.numel() for v, _ in ds._cache.values()) <= 2 ** 20
     assert 0 < len(ds._cache) < len(reads)                   # old code: all 12 kept, unbounded
     assert list(ds._cache) == reads[-len(ds._cache):]        # the oldest reads were dropped
     kept = list(ds._cache)[0]

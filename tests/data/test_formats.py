@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from ean.errors import ConfigError
 from ean.data import AnnotationError, DataConfig, load_manifest, parse_annotation
 from ean.data.formats import kinetics_clip_name
 
@@ -160,14 +161,18 @@ def test_non_utf8_names_in_a_list_survive(tmp_path):
 
 
 def test_config_errors_name_the_setting():
-    with pytest.raises(ValueError, match=r"DataConfig.format='ucf'"):
+    with pytest.raises(ConfigError, match=r"^format: 'ucf' is not allowed") as info:
         DataConfig(format="ucf")
-    with pytest.raises(ValueError, match=r"DataConfig.flip="):
+    assert "sthv1" in info.value.allowed
+    with pytest.raises(ConfigError, match=r"^flip: 'sometimes'"):
         DataConfig(flip="sometimes")
-    with pytest.raises(ValueError, match=r"unknown setting\(s\) segments"):
-        DataConfig.from_dict({"segments": 8})
-    with pytest.raises(ValueError, match=r"DataConfig.resize"):
+    with pytest.raises(ConfigError, match=r"^run.yaml: data.segments: unknown setting") as info:
+        DataConfig.from_dict({"segments": 8}, file="run.yaml", prefix="data.")
+    assert "num_segments" in info.value.allowed
+    with pytest.raises(ConfigError, match=r"^resize: must be None"):
         DataConfig(resize=[240])
+    with pytest.raises(ConfigError, match=r"^data.num_segments: must be int, got 'eight'"):
+        DataConfig.from_dict({"num_segments": "eight"}, prefix="data.")
     cfg = DataConfig(format="sthv1").resolved()
     assert cfg.resize == [240, 320] and cfg.flip == "swap"
     cfg = DataConfig(format="k400").resolved()

@@ -12,9 +12,10 @@ import pytest
 from ean.data import DataConfig, build_dataset, load_manifest, open_media
 from ean.data.formats import class_names_for
 from ean.data.synth import clip_spec, get_profile, jobs_for
-from ean.data.synth.official import (FORMATS, SMOKE_PROFILES, diving48_vocab_entry, official_data_config,
-                                     plan, webm_codec, write_official)
-from ean.data.synth.scene import class_names
+from ean.data.synth.class_sets import class_names
+from ean.data.synth.official import FORMATS, SMOKE_PROFILES, official_data_config, plan, write_official
+from ean.data.synth.official_annotations import diving48_vocab_entry
+from ean.data.synth.official_media import webm_codec
 from ean.data.validate import validate
 
 SMALL = {"num_segments": 4, "input_size": 32, "resize": 0}   # a fast clip pipeline

@@ -147,7 +147,7 @@ def test_zoom_intervention_makes_objects_larger_around_the_centre():
             assert np.allclose(tz.x - prof.width / 2, 1.6 * (ta.x - prof.width / 2))
         assert z.num_frames == a.num_frames and z.event == a.event
     # the rendered object covers 1.6^2 times the area (a clip whose object stays in view)
-    from ean.data.synth.scene import object_masks
+    from ean.data.synth.rendering import object_masks
 
     spin = CLASS_NAMES.index("Spinning something clockwise")
     job = ClipJob("validation", spin, spin, "0")
@@ -183,7 +183,8 @@ def test_spins_turn_the_right_way_and_mirror_into_each_other():
 
 
 def test_still_images_hold_the_counted_shape_on_their_own_background():
-    from ean.data.synth.scene import SHAPES, class_names
+    from ean.data.synth.class_sets import class_names
+    from ean.data.synth.scene import SHAPES
 
     prof = PROFILES["pretrain"]
     names = class_names("stills")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ean.data.config import DataConfig
-from ean.data.transforms import (ClipTransform, fixed_offsets, multiscale_crop_box,
+from ean.data.transforms import (ClipTransform, Normalize, fixed_offsets, multiscale_crop_box,
                                  normalize, resize_frames, three_crop_boxes)
 
 NAMES = ["Moving something from left to right", "Moving something from right to left",
@@ -90,3 +90,18 @@ def test_flip_modes(mode):
             assert flipped and new == label
         else:
             assert not flipped and new == label
+
+
+def test_normalize_makes_its_statistics_once_per_device_and_pickles_without_them():
+    import pickle
+
+    norm = Normalize([0.4, 0.5, 0.6], [0.2, 0.25, 0.3])
+    clips = torch.randint(0, 256, (2, 3, 4, 5, 5), dtype=torch.uint8)
+    first = norm(clips)
+    stats = norm._on(torch.device("cpu"))
+    assert norm(clips).equal(first) and norm._on(torch.device("cpu"))[0] is stats[0]
+    expected = (clips.float() / 255 - torch.tensor([0.4, 0.5, 0.6]).view(3, 1, 1, 1)) / \
+        torch.tensor([0.2, 0.25, 0.3]).view(3, 1, 1, 1)
+    torch.testing.assert_close(first, expected)
+    copy = pickle.loads(pickle.dumps(norm))
+    assert copy._stats == {} and copy(clips).equal(first)

@@ -12,7 +12,9 @@ from torch import nn
 
 from ean.engine.config import build_config
 from ean.engine.distributed import DistInfo
+from ean.engine.divergence import NonFiniteGuard
 from ean.engine.loop import MAX_NONFINITE_STEPS, Trainer, TrainingDiverged
+from ean.engine.train_state import Progress
 
 from .conftest import make_raw_config
 
@@ -60,13 +62,13 @@ def test_fp16_nonfinite_loss_skips_the_update(tmp_path, clip):
     loss, correct, n = _step(trainer, model)                     # old code: TrainingDiverged
     assert not torch.isfinite(torch.tensor(loss)) and (correct, n) == (0, 0)  # counts for nothing
     assert all(torch.equal(a, p) for a, p in zip(before, model.parameters()))  # no update
-    assert trainer.scaler.get_scale() == 512.0 and trainer.skipped_updates == 1
+    assert trainer.scaler.get_scale() == 512.0 and trainer.guard.skipped_updates == 1
     assert "skipped the update" in (trainer.run_dir / "train.log").read_text()
     model.poison = False
     loss, correct, n = _step(trainer, model)
     assert n == 4 and torch.isfinite(torch.tensor(loss))
     assert not torch.equal(before[0], model.fc.weight)          # this one updates
-    assert trainer.nonfinite_run == 0 and trainer.skipped_updates == 1
+    assert trainer.guard.nonfinite_run == 0 and trainer.guard.skipped_updates == 1
 
 
 def test_fp16_finite_loss_with_overflowing_gradients_is_skipped_and_counted(tmp_path):
@@ -76,7 +78,7 @@ def test_fp16_finite_loss_with_overflowing_gradients_is_skipped_and_counted(tmp_
     loss, _, n = _step(trainer, model)
     handle.remove()
     assert n == 4 and torch.isfinite(torch.tensor(loss))       # the loss itself was fine
-    assert torch.equal(before, model.fc.weight) and trainer.skipped_updates == 1
+    assert torch.equal(before, model.fc.weight) and trainer.guard.skipped_updates == 1
 
 
 def test_fp16_stops_after_many_nonfinite_steps_in_a_row_and_fp32_at_the_first(tmp_path):
@@ -84,7 +86,7 @@ def test_fp16_stops_after_many_nonfinite_steps_in_a_row_and_fp32_at_the_first(tm
     model.poison = True
     for _ in range(MAX_NONFINITE_STEPS - 1):
         _step(trainer, model)
-    assert trainer.nonfinite_run == MAX_NONFINITE_STEPS - 1
+    assert trainer.guard.nonfinite_run == MAX_NONFINITE_STEPS - 1
     with pytest.raises(TrainingDiverged, match=f"{MAX_NONFINITE_STEPS} updates in a row"):
         _step(trainer, model)
     # without a grad scaler (fp32, bf16) nothing would skip the update: stop at once
@@ -92,3 +94,17 @@ def test_fp16_stops_after_many_nonfinite_steps_in_a_row_and_fp32_at_the_first(tm
     model.poison = True
     with pytest.raises(TrainingDiverged, match="the loss became"):
         _step(trainer, model)
+
+
+def test_the_guard_names_the_update_after_where_training_is(tmp_path):
+    """The guard counts skipped updates and words its messages from a Progress and ckpt_dir alone."""
+    guard, lines = NonFiniteGuard(tmp_path / "checkpoints"), []
+    at = Progress(epoch=2, batch_in_epoch=4, global_step=10, history=[])
+    guard.update_skipped(float("nan"), 512.0, at, lines.append, lines.append)
+    assert (guard.skipped_updates, guard.nonfinite_run) == (1, 1)
+    assert lines[0] == "warning: " + lines[1] and "the loss was nan at step 11 (epoch 3)" in lines[1]
+    guard.update_ok()
+    assert (guard.skipped_updates, guard.nonfinite_run) == (1, 0)
+    error = guard.refused(1.0, torch.tensor(float("inf")), at)
+    assert "the gradient norm became inf at step 11 (epoch 3, batch 5)" in str(error)
+    assert str(tmp_path / "checkpoints") in str(error)

@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from ean.engine import checkpoint as ckpt
+from ean.files import atomic_write_bytes
+from ean.models.checkpoint import file_digest, sidecar
 
 
 def _state(step, epoch=None):
@@ -17,7 +19,7 @@ def _state(step, epoch=None):
 
 def test_round_trip_and_sidecar(tmp_path):
     path = ckpt.save_checkpoint(_state(5), tmp_path / "step00000005.pt")
-    assert ckpt.sidecar(path).read_text().strip() == ckpt.file_digest(path)
+    assert sidecar(path).read_text().strip() == file_digest(path)
     state = ckpt.load_checkpoint_file(path, required=ckpt.TRAINING_KEYS)
     assert torch.equal(state["model"]["w"], torch.full((3,), 5.0))
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
@@ -38,7 +40,7 @@ def test_truncated_checkpoint_is_reported(tmp_path, keep_sidecar):
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     if not keep_sidecar:
-        ckpt.sidecar(path).unlink()
+        sidecar(path).unlink()
     with pytest.raises(ckpt.CheckpointError, match="step00000001.pt") as info:
         ckpt.load_checkpoint_file(path)
     assert ("sha256" in str(info.value)) == keep_sidecar
@@ -97,7 +99,7 @@ def test_resume_falls_back_to_the_previous_good_checkpoint(tmp_path):
 
 def test_a_crash_before_the_rename_leaves_no_checkpoint(tmp_path):
     # a sidecar without its file (crash between the two writes) is ignored
-    ckpt.atomic_write_bytes(tmp_path / "step00000003.pt.sha256", b"00\n")
+    atomic_write_bytes(tmp_path / "step00000003.pt.sha256", b"00\n")
     assert ckpt.list_checkpoints(tmp_path) == []
     assert ckpt.find_resume_checkpoint(tmp_path)[0] is None
 

@@ -3,7 +3,8 @@ import pytest
 
 from ean.errors import UserError
 from ean.engine.ensemble import ensemble_files, ensemble_scores
-from ean.engine.evaluate import EvalResult, load_scores, save_scores
+from ean.engine.scores import EvalResult
+from ean.engine.scores import load_scores, save_scores
 
 
 def _file(scores, labels, indices):

@@ -72,7 +72,7 @@ def test_a_sigchld_pending_when_the_stop_arrives_is_not_an_error(monkeypatch):
     handlers in signal-number order, so the stop's handler swaps DataLoader's SIGCHLD handler
     while a SIGCHLD is already pending for it (old code: OSError "Signal 17 ignored due to
     race condition", raised wherever the main process happened to be)."""
-    from ean.engine.loop import _StopFlag
+    from ean.engine.preemption import StopFlag as _StopFlag
 
     seen, errors = [], []
     monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: errors.append(unraisable.exc_value))
@@ -101,7 +101,7 @@ def test_a_worker_killed_by_the_stop_is_the_stop_and_other_deaths_still_raise():
     """DataLoader's SIGCHLD handler can see the group's SIGTERM kill a worker before this
     process's own SIGTERM handler runs (old code: "DataLoader worker (pid N) is killed by
     signal: Terminated" raised wherever the main process was, e.g. inside a fork)."""
-    from ean.engine.loop import _StopFlag
+    from ean.engine.preemption import StopFlag as _StopFlag
 
     def dying(message):
         def handler(signum, frame):

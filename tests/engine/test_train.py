@@ -272,7 +272,7 @@ def test_tensorboard_without_the_package_is_a_clear_error(easy_root, tmp_path):
 
 
 def test_checkpoints_load_with_the_model_package_loader(trained_run):
-    from ean.models.official import load_checkpoint
+    from ean.models.checkpoint import load_model as load_checkpoint
 
     run, _ = trained_run
     model = load_checkpoint(run / "checkpoints" / "best.pt")
@@ -325,7 +325,7 @@ def test_validation_subset_and_final_protocols(easy_root, tmp_path):
     """eval.subset: the validations before the last epoch use that many videos, the last one
     all of them (and only its scores are saved); eval.extra_protocols: evaluated once after
     training, each into its own scores file and the summary."""
-    from ean.engine.evaluate import load_scores
+    from ean.engine.scores import load_scores
 
     # the 12 training videos (3 per class) as the validation list: a subset of 4 is one per class
     raw = make_raw_config(easy_root, optim={"epochs": 3},

@@ -3,6 +3,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+from ean.errors import ConfigError
 from ean.models.config import ModelConfig
 from ean.models.ean import authors_layout_to_clip, build_model
 from ean.models.presets import get_preset, list_presets
@@ -197,27 +198,27 @@ def test_every_ablation_switch_changes_the_function(switch):
     assert (y - y_ref).abs().max() > 1e-4 * y_ref.abs().max(), switch
 
 
-def test_authors_and_paper_semantics_differ_where_the_reference_says():
+def test_authors_and_paper_semantics_differ_where_the_code_and_the_text_differ():
     lmc = {"lmc.enabled": True, "lmc.latent": None, "lmc.patch": 32}  # each semantics' own latent width
     a = make(tiny(segment_length=5, **lmc))
     p = make(tiny(semantics="paper", segment_length=5, **lmc))
-    # D1: order of the EAB stages
+    # order of the EAB stages
     assert (a.eabs["2"].stage1.kind, p.eabs["2"].stage1.kind) == ("temporal", "spatial")
-    # D2: ESP-Net 3x3x3 stack (6 convs) vs two 5x5x5 stride-2 convs
+    # ESP-Net 3x3x3 stack (6 convs) vs two 5x5x5 stride-2 convs
     conv3d = lambda m: [c for c in m.eabs["2"].esp.body if isinstance(c, nn.Conv3d)]
     assert [c.kernel_size for c in conv3d(a)] == [(3, 3, 3)] * 6
     assert [(c.kernel_size, c.stride) for c in conv3d(p)] == [((5, 5, 5), (2, 2, 2))] * 2
-    # D4: last EAB conv 0.01 x default init (authors) vs zeros (paper)
+    # last EAB conv 0.01 x default init (authors) vs zeros (paper)
     assert torch.count_nonzero(a.eabs["2"].expand.weight) > 0
     assert torch.count_nonzero(p.eabs["2"].expand.weight) == 0
-    # D5: Saliency-Net layers
+    # Saliency-Net layers
     kernels = lambda m: [c.kernel_size for c in m.sois["5"].saliency.net if isinstance(c, nn.Conv3d)]
     assert kernels(a) == [(1, 1, 1), (3, 3, 3), (1, 3, 3), (1, 3, 3)]
     assert kernels(p) == [(1, 1, 1), (3, 1, 1), (1, 5, 5), (1, 1, 1)]
-    # D7: FFN with BatchNorm (3 linear layers) vs a plain 2-layer MLP
+    # FFN with BatchNorm (3 linear layers) vs a plain 2-layer MLP
     count = lambda m: sum(isinstance(l, nn.Linear) for l in m.sois["5"].blocks[0].ffn.net)
     assert (count(a), count(p)) == (3, 2)
-    # D8 / D9: LMC latent width, patch size, the segment frame the RGB stream sees
+    # LMC latent width, patch size, the segment frame the RGB stream sees
     assert (a.lmc.encoder[0].in_features, a.lmc.encoder[0].out_features) == (16 * 16 * 3, 256)
     assert (p.lmc.encoder[0].in_features, p.lmc.encoder[0].out_features) == (32 * 32 * 3, 128)
     assert (a.sparse_frame_index(5), p.sparse_frame_index(5)) == (2, 0)
@@ -286,15 +287,18 @@ def test_bad_inputs_give_clear_errors():
         lmc(torch.randn(1, 3, 12, 64, 64))
     with pytest.raises(ValueError, match="divisible by lmc.patch"):
         lmc(torch.randn(1, 3, 20, 72, 72))   # lmc.patch=16 for the tiny presets
-    with pytest.raises(KeyError, match="unknown model preset"):
+    with pytest.raises(ConfigError, match="unknown model preset") as info:
         get_preset("ean_r51")
-    with pytest.raises(ValueError, match="eab.fusion must be one of"):
+    assert "ean_r50_8f_rgb" in info.value.allowed
+    with pytest.raises(ConfigError, match="eab.fusion: 'gated' is not allowed") as info:
         tiny(**{"eab.fusion": "gated"})
-    with pytest.raises(KeyError, match="no field"):
+    assert info.value.allowed == ["dynamic", "static", "shuffle", "identity"]
+    with pytest.raises(ConfigError, match="eab.fusions: no such field") as info:
         tiny(**{"eab.fusions": "identity"})
-    with pytest.raises(ValueError, match="stages are numbered"):
+    assert "fusion" in info.value.allowed
+    with pytest.raises(ConfigError, match="eab.stages: stages are numbered"):
         tiny(**{"eab.stages": [0, 1]})
-    with pytest.raises(ValueError, match="lmc.enabled needs segment_length"):
+    with pytest.raises(ConfigError, match="lmc.enabled: needs segment_length"):
         tiny(**{"lmc.enabled": True})
 
 

@@ -16,8 +16,10 @@ import torch.nn as nn
 
 from ean.cli import main as cli_main
 from ean.models.ean import EAN, authors_layout_to_clip, build_model
-from ean.models.official import (CheckpointFormatError, convert_official, convert_state_dict,
-                                 infer_preset, load_checkpoint, save_checkpoint, strip_prefixes)
+from ean.models.checkpoint import (CheckpointFormatError, load_model, read_checkpoint, save_model_checkpoint,
+                                   sidecar, write_checkpoint)
+from ean.models.convert_official import (RULES, convert_official, convert_state_dict, infer_preset, is_dead,
+                                         map_key, strip_prefixes)
 from ean.models.presets import get_preset
 
 # ------------------------------------------------------------------------------- helpers
@@ -137,7 +139,7 @@ def test_convert_roundtrip_gives_identical_logits(tmp_path, preset):
     result = convert_official(src, dst, preset=preset)
     assert result["source"]["epoch"] == 70 and result["source"]["arch"] == "resnet50"
     assert result["source"]["best_prec1"] == pytest.approx(53.4)
-    loaded = load_checkpoint(dst)
+    loaded = load_model(dst)
     _same_state(loaded.state_dict(), ours.state_dict())
     length = ours.cfg.segment_length
     x = torch.randn(1, 8 * length * 3, 64, 64)  # the authors' layout
@@ -179,6 +181,42 @@ def test_full_size_key_mapping(preset, frames, keys):
     _same_state(convert_state_dict(state, ours), ours.state_dict())
 
 
+def test_key_rules_rename_a_small_authors_state_dict_and_drop_the_dead_layers():
+    t = torch.zeros(1)
+    authors = {
+        "module.new_fc.weight": "fc.weight",
+        "module.base_model.conv1.weight": "backbone.conv1.weight",
+        "module.base_model.layer2.1.t_conv.conv.weight": "backbone.layer2.1.tconv.weight",
+        "module.base_model.layer3.0.me.bn3.running_var": "backbone.layer3.0.me.expand_bn.running_var",
+        "module.base_model.layer4.0.downsample.1.bias": "backbone.layer4.0.downsample.1.bias",
+        "module.base_model.relation2.s_part3_conv.weight": "eabs.2.stage2.convs.2.conv.weight",
+        "module.base_model.relation1.p_prod1.1.weight": "eabs.1.esp.reduce_bn.weight",
+        "module.base_model.relation1.p_prod1.3.weight": "eabs.1.esp.body.0.weight",
+        "module.base_model.relation4.p_prod1.19.running_mean": "eabs.4.esp.body.16.running_mean",
+        "module.base_model.sparse_transformer.transformer.layers.1.0.fn.fn.to_out.0.bias": "sois.5.blocks.1.attn.proj.bias",
+        "module.base_model.stm_st_model2.3.weight": "lmc.block2.3.weight",
+    }
+    dead = ["module.base_model.bn2.weight", "module.base_model.relation3.bn2.running_mean",
+            "module.base_model.stm_proj2.0.weight"]
+    state = {strip_prefixes(k): t for k in [*authors, *dead]}
+    renamed = {map_key(k): k for k in state if not is_dead(k)}
+    assert renamed == {ours: strip_prefixes(k) for k, ours in authors.items()}
+    assert sorted(k for k in state if is_dead(k)) == sorted(strip_prefixes(k) for k in dead)
+    # a ReLU position of the ESP body holds no weights: no rule, so an unmatched key
+    assert map_key("relation1.p_prod1.5.weight") is None and map_key("relation1.bn2.weight") is None
+
+
+def test_every_key_rule_is_used_by_the_released_models():
+    """Each row of the table renames some key of the 8- or 16-frame RGB+LMC model; the one
+    exception is the classifier without dropout (``base_model.fc``)."""
+    used = set()
+    for preset in ("ean_r50_8f_rgb_lmc", "ean_r50_16f_rgb_lmc"):
+        for key in (strip_prefixes(k) for k in to_authors(EAN(get_preset(preset, num_classes=4)))):
+            used.update(i for i, (pattern, _) in enumerate(RULES) if pattern.match(key) and not is_dead(key)
+                        and not any(p.match(key) for p, _ in RULES[:i]))
+    assert [RULES[i][0].pattern for i in range(len(RULES)) if i not in used] == [r"^fc\.(weight|bias)$"]
+
+
 def test_convert_names_unmatched_and_missing_keys(tmp_path):
     ours = randomise(EAN(get_preset("ean_tiny")))
     state = to_authors(ours)
@@ -215,7 +253,7 @@ def test_cli_convert_official(tmp_path, capsys):
     _save_authors(src, to_authors(ours))
     assert cli_main(["convert-official", str(src), str(dst), "--preset", "ean_tiny"]) == 0
     assert "ean_tiny" in capsys.readouterr().out
-    _same_state(load_checkpoint(dst).state_dict(), ours.state_dict())
+    _same_state(load_model(dst).state_dict(), ours.state_dict())
     assert cli_main(["convert-official", str(src), str(dst)]) == 2  # cannot infer a tiny model
     assert "give --preset" in capsys.readouterr().err
     assert cli_main(["convert-official", str(tmp_path / "nope"), str(dst), "--preset", "ean_tiny"]) == 2
@@ -225,56 +263,79 @@ def test_cli_convert_official(tmp_path, capsys):
 # ------------------------------------------------------------------------------- our files
 def test_save_load_roundtrip(tmp_path):
     model = randomise(EAN(get_preset("ean_tiny_lmc")))
-    path = save_checkpoint(model, tmp_path / "sub" / "m.pt", class_names=["a", "b"], epoch=3)
+    path = save_model_checkpoint(model, tmp_path / "sub" / "m.pt", class_names=["a", "b"], epoch=3)
     raw = torch.load(path, weights_only=True)
     assert raw["class_names"] == ["a", "b"] and raw["epoch"] == 3
-    loaded = load_checkpoint(path)
+    loaded = load_model(path)
     assert not loaded.training and loaded.cfg.to_dict() == model.cfg.to_dict()
     x = torch.randn(1, 3, 40, 64, 64)
     with torch.no_grad():
         assert torch.equal(loaded(x), model(x))
 
 
-def test_load_checkpoint_errors(tmp_path):
+def test_load_model_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="not found"):
-        load_checkpoint(tmp_path / "missing.pt")
+        load_model(tmp_path / "missing.pt")
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(os.urandom(2048))
     with pytest.raises(CheckpointFormatError, match="cannot be read"):
-        load_checkpoint(garbage)
+        load_model(garbage)
     empty = tmp_path / "empty.pt"
     empty.write_bytes(b"")
     with pytest.raises(CheckpointFormatError, match="empty"):
-        load_checkpoint(empty)
+        load_model(empty)
     model = EAN(get_preset("tsn_tiny"))
-    good = save_checkpoint(model, tmp_path / "good.pt")
+    good = save_model_checkpoint(model, tmp_path / "good.pt")
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(CheckpointFormatError, match="cannot be read"):
-        load_checkpoint(truncated)
+        load_model(truncated)
     no_config = tmp_path / "no_config.pt"
     torch.save({"model": model.state_dict()}, no_config)
     with pytest.raises(CheckpointFormatError, match="model_config"):
-        load_checkpoint(no_config)
+        load_model(no_config)
     not_dict = tmp_path / "list.pt"
     torch.save([model.state_dict()], not_dict)
     with pytest.raises(CheckpointFormatError, match="expected a dict"):
-        load_checkpoint(not_dict)
+        load_model(not_dict)
     wrong = tmp_path / "wrong.pt"
     state = model.state_dict()
     state.pop("fc.bias")
     torch.save({"model": state, "model_config": model.cfg.to_dict()}, wrong)
     with pytest.raises(CheckpointFormatError, match="fc.bias"):
-        load_checkpoint(wrong)
+        load_model(wrong)
     bad_cfg = tmp_path / "bad_cfg.pt"
     torch.save({"model": model.state_dict(), "model_config": {"no_such_field": 1}}, bad_cfg)
     with pytest.raises(CheckpointFormatError, match="model_config is not valid"):
-        load_checkpoint(bad_cfg)
+        load_model(bad_cfg)
     # the authors' raw format is recognised as "not converted yet"
     authors = tmp_path / "authors.pth.tar"
     _save_authors(authors, {"module.new_fc.weight": torch.zeros(2, 2)})
     with pytest.raises(CheckpointFormatError, match="convert-official"):
-        load_checkpoint(authors)
+        load_model(authors)
+
+
+def test_checkpoint_files_are_written_atomically_and_checked(tmp_path):
+    model = EAN(get_preset("tsn_tiny"))
+    path = tmp_path / "m.pt"
+    sidecar(path).write_text("0" * 64 + "\n")  # left over from an earlier file at this path
+    save_model_checkpoint(model, path, class_names=["a"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]  # no temporary file, no stale digest
+    assert read_checkpoint(path)["class_names"] == ["a"]
+    state = {"model": model.state_dict(), "model_config": model.cfg.to_dict(), "epoch": 2}
+    write_checkpoint(state, path)  # with its digest, as the training engine writes
+    assert sidecar(path).is_file() and load_model(path).cfg.name == "tsn_tiny"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointFormatError, match="corrupt or truncated"):
+        load_model(path)
+
+
+def test_top_level_names():
+    import ean
+
+    assert ean.load_checkpoint is load_model and ean.save_checkpoint is save_model_checkpoint
 
 
 class _Malicious:
@@ -285,12 +346,12 @@ class _Malicious:
         return (os.mkdir, (self.target,))
 
 
-def test_load_checkpoint_refuses_code_execution(tmp_path):
+def test_load_model_refuses_code_execution(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pt"
     torch.save({"model": _Malicious(str(marker)), "model_config": {}}, path)
     with pytest.raises(CheckpointFormatError, match="weights_only=True"):
-        load_checkpoint(path)
+        load_model(path)
     with pytest.raises(CheckpointFormatError):
         convert_official(path, tmp_path / "out.pt")
     assert not marker.exists()
@@ -306,21 +367,20 @@ def test_a_checkpoint_loads_where_its_imagenet_file_does_not_exist(tmp_path):
 
     model = build_model(get_preset("tsn_tiny"))
     model.cfg.backbone.pretrained = str(tmp_path / "gone" / "resnet10.pth")
-    path = save_checkpoint(model, tmp_path / "ckpt.pt")
+    path = save_model_checkpoint(model, tmp_path / "ckpt.pt")
     x = torch.randn(1, 3, 8, 64, 64)
     with torch.no_grad():
         ref = model.eval()(x)
-        assert torch.equal(load_checkpoint(path)(x), ref)
+        assert torch.equal(load_model(path)(x), ref)
         assert torch.equal(load_trained(path)[0](x), ref)
 
 
 def test_export_backbone_feeds_backbone_pretrained(tmp_path):
     from ean.models.export import backbone_weights, export_backbone
-    from ean.models.official import save_checkpoint
 
     torch.manual_seed(0)
     trained = build_model(get_preset("baseline_tiny"))
-    save_checkpoint(trained, tmp_path / "trained.pt")
+    save_model_checkpoint(trained, tmp_path / "trained.pt")
     info = export_backbone(tmp_path / "trained.pt", tmp_path / "r10.pth")
     assert info["depth"] == 10 and info["width"] == 16
     weights = torch.load(tmp_path / "r10.pth", weights_only=True)
@@ -331,6 +391,17 @@ def test_export_backbone_feeds_backbone_pretrained(tmp_path):
     own = ean.backbone.state_dict()
     for k, v in backbone_weights(trained).items():
         assert torch.equal(own[k], v), k
+
+
+def test_cli_export_backbone(tmp_path, capsys):
+    save_model_checkpoint(build_model(get_preset("baseline_tiny")), tmp_path / "trained.pt")
+    assert cli_main(["export-backbone", str(tmp_path / "trained.pt"), str(tmp_path / "out" / "r10.pth")]) == 0
+    assert "ResNet-10 width 16" in capsys.readouterr().out and (tmp_path / "out" / "r10.pth").is_file()
+    assert cli_main(["export-backbone", str(tmp_path / "nope.pt"), str(tmp_path / "x.pth")]) == 2
+    assert "no such checkpoint" in capsys.readouterr().err
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    assert cli_main(["export-backbone", str(tmp_path / "bad.pt"), str(tmp_path / "x.pth")]) == 2
+    assert "cannot be read" in capsys.readouterr().err and not (tmp_path / "x.pth").exists()
 
 
 def test_lmc_patch_follows_the_network_stride():

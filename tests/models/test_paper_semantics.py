@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+from ean.errors import ConfigError
 from ean.data.config import DataConfig
 from ean.data.transforms import ClipTransform
 from ean.engine.config import build_config
@@ -161,9 +162,9 @@ def test_hm_norm_and_hm_groups_switches():
         assert not torch.allclose(without.lmc(x.view(1, 3, 4, 5, 64, 64)), with_norm.lmc(x.view(1, 3, 4, 5, 64, 64)))
     assert with_norm.lmc.block1[0].groups == 16
     assert make(cfg.override({"lmc.hm_groups": 8})).lmc.block1[0].groups == 8
-    with pytest.raises(ValueError, match="hm_norm applies to semantics 'paper'"):
+    with pytest.raises(ConfigError, match="lmc.hm_norm: applies to semantics 'paper'"):
         tiny(**{**LMC, "lmc.hm_norm": False})
-    with pytest.raises(ValueError, match="does not divide"):
+    with pytest.raises(ConfigError, match="lmc.hm_groups: 7 does not divide"):
         make(cfg.override({"lmc.hm_groups": 7}))
 
 

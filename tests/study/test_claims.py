@@ -3,7 +3,8 @@ rows a profile does not train; Tables 2 and 4 train their own stand-ins."""
 import numpy as np
 import pytest
 
-from ean.engine.evaluate import EvalResult, save_scores
+from ean.engine.scores import EvalResult
+from ean.engine.scores import save_scores
 from ean.study.claims import build_claims, read_claims
 from ean.study.params import load_profile, run_name
 from ean.study.results import build_table

@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 
 from ean.analysis.literature import literature, paper_accuracy
-from ean.engine.evaluate import EvalResult, save_scores
+from ean.engine.scores import EvalResult
+from ean.engine.scores import save_scores
 from ean.study.params import load_profile
-from ean.study.results import build_table, ensemble_accuracy, load_runs, mean_std, variant_accuracy
+from ean.study.results import build_table
+from ean.study.row_accuracy import ensemble_accuracy, mean_std, variant_accuracy
+from ean.study.runs import load_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ean.viz.lab import JupyterLab, browser, find_chromium, run_explorer
+from tools.lab import JupyterLab, browser, find_chromium, run_explorer
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

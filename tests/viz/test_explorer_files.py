@@ -22,7 +22,7 @@ import torch
 matplotlib.use("Agg")
 
 from ean.models.ean import EAN  # noqa: E402
-from ean.models.official import save_checkpoint  # noqa: E402
+from ean.models.checkpoint import save_model_checkpoint as save_checkpoint  # noqa: E402
 from ean.models.presets import get_preset  # noqa: E402
 from ean.viz.explorer import NO_TRUTH, FusionExplorer  # noqa: E402
 
@@ -133,7 +133,7 @@ def test_a_bad_checkpoint_or_video_path_says_so_and_keeps_the_view(tiny_checkpoi
 def _model_view_masks(view, spec, probe, zoom: float) -> np.ndarray:
     """The generator's object masks put through the transforms of the frames themselves:
     ``(T, N, S, S)`` coverage on the pixels of ``view.frames``."""
-    from ean.data.synth.scene import object_masks
+    from ean.data.synth.rendering import object_masks
     from ean.data.transforms import resize_frames
     from ean.viz.transforms import spatial_zoom
 

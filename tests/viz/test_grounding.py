@@ -79,8 +79,9 @@ def test_showcase_video_is_the_most_confident_correct_one_of_the_top_class(tmp_p
 
     import pandas as pd
 
-    from ean.engine.evaluate import EvalResult, save_scores
-    from ean.viz.figures import showcase_video
+    from ean.engine.scores import EvalResult
+    from ean.engine.scores import save_scores
+    from ean.viz.examples import showcase_video
 
     labels = np.array([0, 1, 1, 1, 2])
     scores = np.zeros((5, 3), np.float32)
@@ -126,7 +127,7 @@ def _generated(k: int = 2):
 
 
 def test_overlap_of_even_maps_is_the_masks_share_and_the_figure_outlines_the_objects():
-    from ean.viz.figures import fig11_failure
+    from ean.viz.failures import fig11_failure
     from ean.viz.grounding import overlap
     from ean.viz.inspect import ClipView
 

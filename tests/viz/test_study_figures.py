@@ -3,7 +3,8 @@ per-class paired Δ, the Fig. 11/12 selection rule, Fig. 10's intervention effec
 import numpy as np
 import pytest
 
-from ean.engine.evaluate import EvalResult, save_scores
+from ean.engine.scores import EvalResult
+from ean.engine.scores import save_scores
 from ean.study.stats import Correctness
 
 
@@ -38,7 +39,7 @@ def _scores(path, preds_conf, labels, k=3):
 
 
 def test_attributed_errors_are_errors_the_other_model_gets_right(tmp_path):
-    from ean.viz.figures import attributed_errors
+    from ean.viz.failures import attributed_errors
 
     labels = [0, 1, 2, 0]
     ean = _scores(tmp_path / "ean.npz", [(1, 9.0), (0, 5.0), (2, 3.0), (2, 7.0)], labels)      # wrong on 0, 1, 3

@@ -1,6 +1,8 @@
 """The embedded synthetic Something-Something-style dataset (see README.md here)."""
 from .profiles import PROFILES, SynthProfile, get_profile
-from .scene import CLASS_NAMES, CLASS_PROGRAMS, make_spec, render
+from .class_sets import CLASS_NAMES, CLASS_PROGRAMS
+from .rendering import render
+from .spec import make_spec
 from .writer import clip_spec, encode_mp4, generate, jobs_for, spec_stats, synthetic_config
 from .official import official_data_config, write_official
 

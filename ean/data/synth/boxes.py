@@ -19,7 +19,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .profiles import SynthProfile
-from .scene import ClipSpec, _object, object_windows
+from .rendering import object_coverage, object_windows
+from .scene import ClipSpec
 from .writer import ID_BASE, ClipJob, clip_spec
 
 
@@ -77,7 +78,7 @@ def object_boxes(spec: ClipSpec, frames: Optional[Sequence[int]] = None,
             if win is None:
                 continue
             x0, x1, y0, y1 = win
-            cover = _object(track, t, cx, x0, x1, y0, y1)[0] > threshold
+            cover = object_coverage(track, t, cx, x0, x1, y0, y1)[0] > threshold
             rows, cols = np.nonzero(cover.any(axis=1))[0], np.nonzero(cover.any(axis=0))[0]
             if len(rows) == 0:
                 continue

@@ -14,7 +14,7 @@ class SynthProfile:
     """Parameters of one generated dataset.
 
     Attributes:
-        classes: the class set (``ean.data.synth.scene.CLASS_SETS``): ``something``,
+        classes: the class set (``ean.data.synth.class_sets.CLASS_SETS``): ``something``,
             ``kinetics``, ``diving`` or ``stills``.
         train_per_class, val_per_class: clips per class in each split (exactly balanced).
         height, width: frame size in pixels (even, for H.264 yuv420p).
@@ -55,7 +55,7 @@ class SynthProfile:
                              f"{self.height}x{self.width}")
         if not 2 <= self.frames[0] <= self.frames[1]:
             raise ValueError(f"profile {self.name}: bad frame range {self.frames}")
-        from .scene import CLASS_SETS
+        from .class_sets import CLASS_SETS
         if self.classes not in CLASS_SETS:
             raise ValueError(f"profile {self.name}: unknown class set {self.classes!r}; "
                              f"choose from {', '.join(CLASS_SETS)}")

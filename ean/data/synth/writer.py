@@ -26,7 +26,10 @@ import numpy as np
 
 from ..config import DataConfig
 from .profiles import SynthProfile, get_profile
-from .scene import CLASS_SETS, ClipSpec, class_names, make_spec, render
+from .class_sets import CLASS_SETS, class_names
+from .rendering import render
+from .scene import ClipSpec
+from .spec import make_spec
 
 FORMAT_VERSION = 2
 SPLITS = ("train", "validation")
@@ -195,7 +198,7 @@ def summarize(jobs: list[ClipJob], results: dict, prof: SynthProfile) -> dict:
                 "max": round(float(v.max()), 2), "max/min": round(float(v.max() / v.min()), 2) if v.min() > 0 else None}
 
     names = class_names(prof.classes)
-    programs = CLASS_SETS[prof.classes]
+    class_set = CLASS_SETS[prof.classes]
     out = {"profile": prof.name, "classes": prof.classes, "num_classes": len(names),
            "height": prof.height, "width": prof.width, "fps": prof.fps, "splits": {},
            "per_class": {}}
@@ -214,7 +217,7 @@ def summarize(jobs: list[ClipJob], results: dict, prof: SynthProfile) -> dict:
     for label, name in enumerate(names):
         sel = [results[j] for j in jobs if j.label == label and j.split == "train"]
         out["per_class"][name] = {
-            "index": label, "program": programs[name][0],
+            "index": label, "program": class_set.program(name),
             "train": len(sel),
             "val": sum(1 for j in jobs if j.label == label and j.split == "validation"),
             "size_px": rng_of([s["size_px"] for s in sel]),

@@ -204,9 +204,9 @@ def run_explorer(page, lab: JupyterLab, notebook: str, timeout_s: float = 300.0,
     page.wait_for_selector(WEIGHTS_IMG, timeout=timeout_s * 1000)
     page.wait_for_function(f"document.querySelector('{STATUS}') && "
                            f"document.querySelector('{STATUS}').innerText.includes('update')")
-    for field, path in ((CHECKPOINT_PATH, checkpoint), (VIDEO_PATH, video)):
+    for selector, path in ((CHECKPOINT_PATH, checkpoint), (VIDEO_PATH, video)):
         if path is not None:
-            type_path(page, field, str(path), timeout_s)
+            type_path(page, selector, str(path), timeout_s)
     before = page.locator(WEIGHTS_IMG).first.get_attribute("src") or ""
     status_before = _status(page)
     handle = page.locator(".ean-zoom .noUi-handle").first
