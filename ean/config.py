@@ -118,10 +118,15 @@ def build(cls: type[C], values: Any, *, file: Optional[str] = None, prefix: str 
     if not isinstance(values, dict):
         raise ConfigError(f"must be a mapping, got {type(values).__name__}",
                           key=prefix.rstrip(".") or None, file=file)
-    names = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in (fixed or {})]
-    unknown = sorted(set(values) - set(names))
+    fields = [f for f in dataclasses.fields(cls) if f.init and f.name not in (fixed or {})]
+    names = [f.name for f in fields]
+    unknown = sorted(map(str, set(values) - set(names)))
     if unknown:
-        raise ConfigError("unknown setting", key=f"{prefix}{unknown[0]}", file=file, allowed=sorted(names))
+        also = f" (also unknown: {', '.join(unknown[1:])})" if len(unknown) > 1 else ""
+        raise ConfigError(f"unknown setting{also}", key=f"{prefix}{unknown[0]}", file=file, allowed=sorted(names))
+    for f in fields:
+        if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError("missing", key=f"{prefix}{f.name}", file=file)
     hints = _hints(cls)
     kwargs = {name: coerce(value, hints[name], f"{prefix}{name}", file) for name, value in values.items()}
     try:
@@ -154,6 +159,8 @@ def coerce(value: Any, hint: Any, key: str, file: Optional[str] = None) -> Any:
         items = [coerce(v, inner, key, file) for v in value]
         return tuple(items) if (origin or hint) is tuple else items
     if origin is dict or hint is dict:
+        if value is None:   # YAML ``key:`` with nothing under it
+            return {}
         if not isinstance(value, dict):
             raise ConfigError(f"must be a mapping, got {value!r}", key=key, file=file)
         return dict(value)

@@ -92,3 +92,17 @@ def test_yaml_inherit_and_overrides(tmp_path):
     (tmp_path / "loop.yaml").write_text("inherit: loop.yaml\n")
     with pytest.raises(ConfigError, match="loop.yaml: 'inherit' loop"):
         read_yaml(tmp_path / "loop.yaml")
+
+
+@dataclass
+class Needs(Config):
+    name: str
+    mapping: dict = field(default_factory=dict)
+
+
+def test_a_required_setting_missing_and_an_empty_mapping():
+    with pytest.raises(ConfigError, match="f.yaml: x.name: missing"):
+        Needs.from_dict({}, file="f.yaml", prefix="x.")
+    assert Needs.from_dict({"name": "a", "mapping": None}).mapping == {}   # YAML `mapping:` alone
+    with pytest.raises(ConfigError, match=r"unknown setting \(also unknown: c\)"):
+        Needs.from_dict({"name": "a", "b": 1, "c": 2})

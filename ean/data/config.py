@@ -186,7 +186,7 @@ class DataConfig(Config):
                   f"must contain a '{{...}}' index field or be 'auto', got {self.frame_template!r}")
             try:
                 self.frame_template.format(1)
-            except (IndexError, KeyError, ValueError) as exc:
+            except (IndexError, KeyError, ValueError, TypeError, AttributeError) as exc:
                 check(False, "frame_template", f"is not a format string with one index ({exc})")
 
     # ------------------------------------------------------------- resolution

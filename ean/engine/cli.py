@@ -78,7 +78,9 @@ def _parse_pairs(items: list[str], what: str) -> dict:
 def cmd_train(args) -> int:
     from ean.engine.config import load_config
     from ean.data.loader import DataSkipError
-    from ean.engine.loop import TrainingDiverged, TrainingInterrupted, train
+    from ean.engine.divergence import TrainingDiverged
+    from ean.engine.loop import train
+    from ean.engine.preemption import TrainingInterrupted
 
     # options may follow the overrides: `ean train CFG a.b=1 --out RUN --resume`
     late = argparse.ArgumentParser(prog="ean train", add_help=False)
@@ -110,7 +112,7 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     from pathlib import Path
 
-    from ean.engine.config import read_yaml
+    from ean.config import read_yaml
     from ean.engine.evaluate import evaluate_checkpoint
 
     overrides = {}

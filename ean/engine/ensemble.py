@@ -6,9 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from ean.errors import UserError
-from ean.engine.scores import EvalResult
 from ean.engine.metrics import classification_report
-from ean.engine.scores import load_scores
+from ean.engine.scores import EvalResult, load_scores
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:

@@ -125,8 +125,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data_overrides: dict | None = No
 
     if protocol not in PROTOCOLS:
         raise UserError(f"--protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
-    runtime = RuntimeConfig(device=device, precision=precision)
-    runtime.validate()
+    runtime = RuntimeConfig.from_dict({"device": device, "precision": precision}, prefix="runtime.")
     probe = "cuda" if device != "cpu" and torch.cuda.is_available() else "cpu"
     info = distributed.init_distributed(probe)
     try:

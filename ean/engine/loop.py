@@ -26,20 +26,19 @@ from tqdm.auto import tqdm
 
 from ean.engine import distributed, run_log, train_data
 from ean.engine.config import TrainConfig
-from ean.engine.divergence import MAX_NONFINITE_STEPS, NonFiniteGuard, TrainingDiverged
-from ean.engine.scores import EvalResult
+from ean.engine.divergence import NonFiniteGuard
 from ean.engine.hardware import (autocast, autocast_dtype, make_grad_scaler, prepare_model, resolve_device,
                                  seed_everything)
 from ean.engine.meter import EpochMeter, EpochTotals
 from ean.engine.optim import LRSchedule, build_optimizer
 from ean.engine.preemption import StopFlag, TrainingInterrupted
-from ean.engine.run_dir import SHARED_FS_TIMEOUT_S, check_run_dir
+from ean.engine.run_dir import check_run_dir
 from ean.engine.run_log import RunLog, RunSetup
+from ean.engine.scores import EvalResult
 from ean.engine.train_data import TrainData
 from ean.engine.train_state import Progress, TrainState
 from ean.engine.validation import Validator
 
-__all__ = ["MAX_NONFINITE_STEPS", "Trainer", "TrainingDiverged", "TrainingInterrupted", "train"]
 
 
 class Trainer:
@@ -92,7 +91,7 @@ class Trainer:
         batch_per_rank = train_data.batch_per_rank(cfg.optim.batch_size, self.info)
         if rt.detect_anomaly:
             torch.autograd.set_detect_anomaly(True)
-        self._check_run_dir()
+        check_run_dir(self.run_dir, self.ckpt_dir, self.info, self.resume)
         seed_everything(rt.seed)
         self.data = TrainData(cfg, batch_per_rank, self.info)
         if self.model_factory is not None:
@@ -113,9 +112,6 @@ class Trainer:
                                       self.scaler, self.meter, self.validator, self.data.class_names)
         if self.resume and (progress := self.train_state.resume(self.steps_per_epoch, self.log)) is not None:
             self.epoch, self.batch_in_epoch, self.global_step, self.history = progress
-
-    def _check_run_dir(self) -> None:
-        check_run_dir(self.run_dir, self.ckpt_dir, self.info, self.resume, SHARED_FS_TIMEOUT_S)
 
     # ------------------------------------------------------------------------ training
     def fit(self) -> dict[str, Any]:

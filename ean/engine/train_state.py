@@ -129,7 +129,7 @@ class TrainState:
                             f"in {', '.join(changed)}; resume with the same settings or start a new --out")
         progress = self.load_state_dict(state, path, log)
         log(f"resumed from {path} (epoch {progress.epoch}, batch {progress.batch_in_epoch} of "
-                 f"{steps_per_epoch}, step {progress.global_step})")
+            f"{steps_per_epoch}, step {progress.global_step})")
         return progress
 
     def load_state_dict(self, state: dict[str, Any], path: str, log: Callable[[str], None]) -> Progress:
@@ -165,9 +165,9 @@ class TrainState:
             # rank 0 (they are summed over the processes at its end).
             partial = EpochMeter.merge(partials.values(), self.info.rank)
             log(f"warning: --resume: {name} was written by {saved_world} process(es), this run "
-                     f"has {world}: every step sees the same samples (re-sharded over the processes), but "
-                     f"BatchNorm statistics (per-process batches) and per-process random streams differ, so the "
-                     f"run is not bit-identical to one that kept {saved_world}")
+                f"has {world}: every step sees the same samples (re-sharded over the processes), but "
+                f"BatchNorm statistics (per-process batches) and per-process random streams differ, so the "
+                f"run is not bit-identical to one that kept {saved_world}")
         self.meter.load_state_dict(list(partial) if partial is not None and progress.batch_in_epoch else None)
         rng = state["rng"]
         rank_rng = rng.get("ranks", {}).get(str(self.info.rank)) if isinstance(rng, dict) else None

@@ -33,4 +33,4 @@ def data_config_for(state: dict[str, Any], overrides: dict[str, Any] | None = No
     base.update(overrides or {})
     for key in ("num_segments", "segment_length", "input_size"):
         base[key] = model_cfg[key]
-    return DataConfig.from_dict(base, file="the checkpoint's data settings", prefix="data.")
+    return DataConfig.from_dict(base, file="data settings (the checkpoint's, with --data / --set)", prefix="data.")

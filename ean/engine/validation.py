@@ -19,8 +19,7 @@ from ean.engine import distributed
 from ean.engine.config import TrainConfig
 from ean.engine.distributed import DistInfo
 from ean.engine.evaluate import evaluate
-from ean.engine.scores import EvalResult
-from ean.engine.scores import save_scores
+from ean.engine.scores import EvalResult, save_scores
 from ean.engine.train_data import TrainData
 
 

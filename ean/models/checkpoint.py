@@ -136,7 +136,7 @@ def model_from_state(state: dict[str, Any], path: PathLike = "<checkpoint>") -> 
     """
     try:
         cfg = ModelConfig.from_dict(state["model_config"])
-    except (KeyError, ConfigError) as exc:
+    except (KeyError, TypeError, ConfigError) as exc:
         raise CheckpointFormatError(f"checkpoint {path}: its model_config is not valid: {exc}") from None
     if not isinstance(state["model"], dict):
         raise CheckpointFormatError(f"checkpoint {path}: 'model' is a {type(state['model']).__name__}, "

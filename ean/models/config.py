@@ -189,9 +189,11 @@ class ModelConfig(Config):
         if self.soi.norm is not None:
             check_choice(self.soi.norm, NORM_POSITIONS, "soi.norm")
         check_choice(self.soi.merge, MERGES, "soi.merge")
-        check(self.soi.ffn_ratio is None or self.soi.ffn_ratio >= 1, "soi.ffn_ratio",
+        check(self.soi.ffn_ratio is None or (isinstance(self.soi.ffn_ratio, int) and self.soi.ffn_ratio >= 1),
+              "soi.ffn_ratio",
               f"must be a positive integer, got {self.soi.ffn_ratio!r}")
-        check(self.lmc.hm_groups is None or self.lmc.hm_groups >= 1, "lmc.hm_groups",
+        check(self.lmc.hm_groups is None or (isinstance(self.lmc.hm_groups, int) and self.lmc.hm_groups >= 1),
+              "lmc.hm_groups",
               f"must be a positive integer, got {self.lmc.hm_groups!r}")
         check(self.lmc.hm_norm is None or self.semantics == "paper", "lmc.hm_norm",
               "applies to semantics 'paper' only (the authors' H_m is fixed: two residual blocks "

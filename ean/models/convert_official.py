@@ -55,7 +55,7 @@ from torch import Tensor
 from ean.models.checkpoint import (CheckpointFormatError, PathLike, key_listing, torch_load_weights_only,
                                    write_checkpoint)
 from ean.models.ean import EAN
-from ean.models.presets import get_preset, list_presets
+from ean.models.presets import get_preset
 
 SOURCE = "tianyuan168326/EAN-Pytorch"
 
@@ -249,8 +249,8 @@ def convert_official(src_path: PathLike, dst_path: PathLike, preset: Optional[st
     raw = torch_load_weights_only(src, f"{src} cannot be read safely")
     with _naming(src):
         state = authors_state_dict(raw)
-    if preset is not None and preset not in list_presets():
-        raise KeyError(f"unknown model preset {preset!r}; known presets: {', '.join(list_presets())}")
+    if preset is not None:
+        get_preset(preset)   # an unknown name: ConfigError listing the presets
     with _naming(src):
         if preset is None:
             name, classes = infer_preset(state)

@@ -94,7 +94,8 @@ class Dataset(Config):
             check(self.format in FORMATS and self.generated and not self.decoded, "format",
                   f"a generated set (synth) written in one of {', '.join(FORMATS)} (not decoded), "
                   f"got {self.format!r}")
-        check(self.generated != (self.config is not None) or bool(self.generated and self.format), "synth",
+        check(self.generated != (self.config is not None) or bool(self.generated and self.format),
+              "synth" if self.generated else "config",
               "needs exactly one of 'synth' (a generated set) or 'config' (a real dataset's training "
               "config); both only with 'format' (a generated set in a real dataset's layout, read with "
               "that config's data settings)")
@@ -125,8 +126,8 @@ class Variant(Config):
 @dataclass
 class Table(Config):
     id: str
-    dataset: Optional[str]
-    rows: dict[str, Any]
+    dataset: Optional[str] = None
+    rows: dict[str, Any] = field(default_factory=dict)
     """paper row -> a variant (``variant@protocol``: its runs under another test protocol), a
     list of them (an ensemble of their logits) or None."""
     missing: dict[str, str] = field(default_factory=dict)
@@ -242,9 +243,8 @@ def parse_params(raw: dict[str, Any], path: Path = Path("params.yaml")) -> Study
 
 
 def _mapping(values: Any) -> Any:
-    """A section's mapping with empty (null) sub-mappings dropped: ``set:`` alone means none."""
-    return {k: v for k, v in values.items() if v is not None or k != "set"} if isinstance(values, dict) else (
-        {} if values is None else values)
+    """A section's mapping (an empty entry, ``name:`` alone, is an empty mapping)."""
+    return {} if values is None else values
 
 
 def _located(checker, *args, file: str) -> None:

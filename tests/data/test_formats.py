@@ -171,6 +171,8 @@ def test_config_errors_name_the_setting():
     assert "num_segments" in info.value.allowed
     with pytest.raises(ConfigError, match=r"^resize: must be None"):
         DataConfig(resize=[240])
+    with pytest.raises(ConfigError, match=r"^frame_template: is not a format string"):
+        DataConfig(frame_template="{0[0]}.jpg")
     with pytest.raises(ConfigError, match=r"^data.num_segments: must be int, got 'eight'"):
         DataConfig.from_dict({"num_segments": "eight"}, prefix="data.")
     cfg = DataConfig(format="sthv1").resolved()

@@ -13,7 +13,8 @@ from torch import nn
 from ean.engine.config import build_config
 from ean.engine.distributed import DistInfo
 from ean.engine.divergence import NonFiniteGuard
-from ean.engine.loop import MAX_NONFINITE_STEPS, Trainer, TrainingDiverged
+from ean.engine.divergence import MAX_NONFINITE_STEPS, TrainingDiverged
+from ean.engine.loop import Trainer
 from ean.engine.train_state import Progress
 
 from .conftest import make_raw_config

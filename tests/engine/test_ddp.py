@@ -13,8 +13,8 @@ import torch
 
 from ean.errors import UserError
 from ean.engine import checkpoint as ckpt
-from ean.engine import distributed, loop
-from ean.engine.config import build_config
+from ean.engine import distributed
+from ean.engine.run_dir import check_run_dir
 from ean.engine.distributed import DistInfo
 
 from .conftest import PYTHON, ean_env, make_raw_config, write_config
@@ -105,7 +105,7 @@ def test_resume_with_another_number_of_processes_reshards(easy_root, tmp_path, o
         assert float(b["train_top1"]) == pytest.approx(float(a["train_top1"]))
 
 
-def test_a_run_directory_not_shared_by_all_processes_is_an_error(easy_root, tmp_path, monkeypatch):
+def test_a_run_directory_not_shared_by_all_processes_is_an_error(tmp_path, monkeypatch):
     """Rank 1 of 2 cannot see the marker file rank 0 wrote (as on another machine's local disk)."""
     seen = {}
 
@@ -116,16 +116,15 @@ def test_a_run_directory_not_shared_by_all_processes_is_an_error(easy_root, tmp_
     monkeypatch.setattr(distributed, "broadcast_object", lambda obj, info, src=0: "0123abcd")
     monkeypatch.setattr(distributed, "barrier", lambda info: None)
     monkeypatch.setattr(distributed, "all_gather_objects", gather)
-    monkeypatch.setattr(loop, "SHARED_FS_TIMEOUT_S", 0.3, raising=False)
-    trainer = loop.Trainer(build_config(make_raw_config(easy_root)), tmp_path / "run")
-    trainer.info = DistInfo(rank=1, world_size=2, local_rank=1)
+    run = tmp_path / "run"
+    rank1 = DistInfo(rank=1, world_size=2, local_rank=1)
     with pytest.raises(UserError, match=r"not shared by all 2 processes: rank 1 .*shared-fs-check-0123abcd"):
-        trainer._check_run_dir()      # old code: no check
+        check_run_dir(run, run / "checkpoints", rank1, resume=False, timeout=0.3)   # old code: no check
     assert seen["rank1"][0] is False
     # where rank 0's marker is visible, the check passes
-    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
-    (tmp_path / "run" / "checkpoints" / ".shared-fs-check-0123abcd").write_text("0123abcd")
-    trainer._check_run_dir()
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / ".shared-fs-check-0123abcd").write_text("0123abcd")
+    check_run_dir(run, run / "checkpoints", rank1, resume=False, timeout=0.3)
     assert seen["rank1"][0] is True
 
 

@@ -72,12 +72,12 @@ def test_a_sigchld_pending_when_the_stop_arrives_is_not_an_error(monkeypatch):
     handlers in signal-number order, so the stop's handler swaps DataLoader's SIGCHLD handler
     while a SIGCHLD is already pending for it (old code: OSError "Signal 17 ignored due to
     race condition", raised wherever the main process happened to be)."""
-    from ean.engine.preemption import StopFlag as _StopFlag
+    from ean.engine.preemption import StopFlag
 
     seen, errors = [], []
     monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: errors.append(unraisable.exc_value))
     previous = signal.signal(signal.SIGCHLD, lambda signum, frame: seen.append(signum))  # as DataLoader's
-    flag = _StopFlag()
+    flag = StopFlag()
     both = {signal.SIGTERM, signal.SIGCHLD}
     try:
         flag.install()
@@ -101,21 +101,21 @@ def test_a_worker_killed_by_the_stop_is_the_stop_and_other_deaths_still_raise():
     """DataLoader's SIGCHLD handler can see the group's SIGTERM kill a worker before this
     process's own SIGTERM handler runs (old code: "DataLoader worker (pid N) is killed by
     signal: Terminated" raised wherever the main process was, e.g. inside a fork)."""
-    from ean.engine.preemption import StopFlag as _StopFlag
+    from ean.engine.preemption import StopFlag
 
     def dying(message):
         def handler(signum, frame):
             raise RuntimeError(message)
         return handler
 
-    flag = _StopFlag()
+    flag = StopFlag()
     flag._guard(dying("DataLoader worker (pid 2694) is killed by signal: Terminated. "))(17, None)
     assert flag.signal == signal.SIGTERM and flag.received == 0
     flag._handle(signal.SIGTERM, None)        # the process's own SIGTERM then is not a second signal
     assert flag.signal == signal.SIGTERM
     with pytest.raises(KeyboardInterrupt):
         flag._handle(signal.SIGTERM, None)
-    other = _StopFlag()
+    other = StopFlag()
     with pytest.raises(RuntimeError, match="Segmentation fault"):
         other._guard(dying("DataLoader worker (pid 7) is killed by signal: Segmentation fault. "))(17, None)
     assert other.signal is None

@@ -38,7 +38,7 @@ def test_a_step_reads_back_only_the_gradient_norms_finiteness(tmp_path, monkeypa
 
 def test_a_non_finite_loss_still_stops_fp32_before_the_update(tmp_path):
     """The check moved from the loss to the (all-reduced) gradient norm, with or without clipping."""
-    from ean.engine.loop import TrainingDiverged
+    from ean.engine.divergence import TrainingDiverged
 
     for clip in (None, 20.0):
         trainer, model = _trainer(tmp_path / str(clip), scaler_enabled=False, clip_grad_norm=clip)

@@ -15,7 +15,8 @@ from ean.cli import main
 from ean.errors import UserError
 from ean.engine import checkpoint as ckpt
 from ean.engine.config import build_config
-from ean.engine.loop import TrainingDiverged, train
+from ean.engine.divergence import TrainingDiverged
+from ean.engine.loop import train
 
 from .conftest import EASY_CLASSES, make_raw_config, write_config
 

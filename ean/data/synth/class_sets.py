@@ -47,4 +47,3 @@ def class_names(classes: str = "something") -> list[str]:
 
 
 CLASS_NAMES: list[str] = class_names("something")
-CLASS_PROGRAMS: dict[str, str] = {name: prog for name, (prog, _) in SOMETHING.items()}
