@@ -88,11 +88,11 @@ def _sections(node: dict) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- checks
-def check_choice(value: Any, allowed: Iterable[Any], key: str) -> None:
+def check_choice(value: Any, allowed: Iterable[Any], key: str, file: Optional[str] = None) -> None:
     """``ConfigError`` unless ``value`` is one of ``allowed``."""
     allowed = tuple(allowed)
     if value not in allowed:
-        raise ConfigError(f"{value!r} is not allowed", key=key, allowed=allowed)
+        raise ConfigError(f"{value!r} is not allowed", key=key, file=file, allowed=allowed)
 
 
 def check(condition: bool, key: str, reason: str) -> None:

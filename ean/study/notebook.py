@@ -42,7 +42,7 @@ def ensure_runs(params: StudyParams, variants: list[str]) -> list[str]:
 
     needed = {params.variants[v].dataset for v in variants}
     if params.pretrain is not None:
-        needed.add(params.pretrain["dataset"])
+        needed.add(params.pretrain.dataset)
     from ean.study.stages import DECODED_FILE
 
     for name in sorted(needed):
@@ -50,7 +50,7 @@ def ensure_runs(params: StudyParams, variants: list[str]) -> list[str]:
         stale = ds.generated and ds.decoded and not (Path(ds.root) / DECODED_FILE).is_file()
         if stale or not (params.reports_dir / "data" / f"{name}.json").is_file():
             prepare_dataset(params, name, progress=False)
-    if params.pretrain is not None and not (Path(params.pretrain["out"]) / "backbone.pth").is_file():
+    if params.pretrain is not None and not (Path(params.pretrain.out) / "backbone.pth").is_file():
         pretrain(params)
     todo = missing_runs(params, variants)
     for run in todo:

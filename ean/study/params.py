@@ -148,13 +148,51 @@ class Table(Config):
 
 
 @dataclass
+class TrainSection(Config):
+    """``train``: the TrainConfig every run starts from and how the runs are launched."""
+
+    config: str
+    runs_dir: str
+    """Checkpoints (DVC-cached)."""
+    reports_dir: str
+    """Per-run metrics and scores, the tables and figures (in git)."""
+    set: dict[str, Any] = field(default_factory=dict)
+    """Dotted overrides of every run's TrainConfig."""
+    stages: str = "variant"
+    launcher: str = "ean"
+    """The command that runs ``study train RUN`` (e.g. ``torchrun --nproc_per_node 8 -m ean.engine``)."""
+    jobs: int = 1
+    """Runs side by side (``stages: pooled``) or seeds side by side (``stages: variant``)."""
+    threads: Optional[int] = None
+    """CPU threads the side-by-side runs share (None: every CPU)."""
+
+    def validate(self) -> None:
+        check_choice(self.stages, TRAIN_STAGES, "stages")
+        check(self.jobs >= 1, "jobs", f"must be >= 1, got {self.jobs}")
+        check(self.threads is None or self.threads >= 1, "threads", f"must be >= 1 or null, got {self.threads}")
+
+
+@dataclass
+class PretrainSection(Config):
+    """``pretrain``: the stand-in for ImageNet initialisation, one network on a disjoint set."""
+
+    dataset: str
+    preset: str
+    out: str
+    """Its run directory; ``OUT/backbone.pth`` is what every variant starts from."""
+    config: Optional[str] = None
+    """Its TrainConfig (None: ``train.config``)."""
+    set: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class StudyParams:
     """The parsed ``params.yaml``; ``raw`` keeps the file's dict (what DVC sees)."""
 
     profile: str
     datasets: dict[str, Dataset]
-    pretrain: Optional[dict[str, Any]]
-    train: dict[str, Any]
+    pretrain: Optional[PretrainSection]
+    train: TrainSection
     variants: dict[str, Variant]
     tables: dict[str, Table]
     presets: dict[str, dict[str, Any]]
@@ -164,11 +202,11 @@ class StudyParams:
     # ------------------------------------------------------------------ derived
     @property
     def runs_dir(self) -> Path:
-        return Path(self.train["runs_dir"])
+        return Path(self.train.runs_dir)
 
     @property
     def reports_dir(self) -> Path:
-        return Path(self.train["reports_dir"])
+        return Path(self.train.reports_dir)
 
     def runs(self) -> dict[str, tuple[str, int]]:
         """run name -> (variant, seed), in the order of the variants."""
@@ -197,9 +235,6 @@ def run_name(variant: str, seed: int) -> str:
     return f"{variant}-s{seed}"
 
 
-PRETRAIN_KEYS = ("dataset", "config", "preset", "set", "out")
-
-
 def parse_params(raw: dict[str, Any], path: Path = Path("params.yaml")) -> StudyParams:
     """Type and check a params dict; errors name the file and the dotted key at fault."""
     file = str(path)
@@ -210,17 +245,11 @@ def parse_params(raw: dict[str, Any], path: Path = Path("params.yaml")) -> Study
             raise ConfigError("missing section", key=key, file=file)
     datasets = {name: build(Dataset, _mapping(d), file=file, prefix=f"datasets.{name}.", fixed={"name": name})
                 for name, d in raw["datasets"].items()}
-    train = dict(raw["train"])
-    for key in ("config", "runs_dir", "reports_dir"):
-        if key not in train:
-            raise ConfigError("missing", key=f"train.{key}", file=file)
-    train.setdefault("set", {})
-    train.setdefault("stages", "variant")
-    _located(check_choice, train["stages"], TRAIN_STAGES, "train.stages", file=file)
+    train = build(TrainSection, _mapping(raw["train"]), file=file, prefix="train.")
     variants = {name: build(Variant, _mapping(v), file=file, prefix=f"variants.{name}.", fixed={"name": name})
                 for name, v in raw["variants"].items()}
     for name, var in variants.items():
-        _located(check_choice, var.dataset, sorted(datasets), f"variants.{name}.dataset", file=file)
+        check_choice(var.dataset, sorted(datasets), f"variants.{name}.dataset", file=file)
     tables = {}
     for tid, t in raw["tables"].items():
         tid = str(tid)
@@ -228,15 +257,12 @@ def parse_params(raw: dict[str, Any], path: Path = Path("params.yaml")) -> Study
         for row, spec in table.rows.items():
             for name in (spec if isinstance(spec, list) else [spec]):
                 if name is not None:
-                    _located(check_choice, name.partition("@")[0], list(variants), f"tables.{tid}.rows.{row}",
-                             file=file)
+                    check_choice(name.partition("@")[0], list(variants), f"tables.{tid}.rows.{row}", file=file)
         tables[tid] = table
-    pretrain = raw.get("pretrain")
-    if pretrain is not None:
-        unknown = sorted(set(pretrain) - set(PRETRAIN_KEYS))
-        if unknown:
-            raise ConfigError("unknown setting", key=f"pretrain.{unknown[0]}", file=file, allowed=PRETRAIN_KEYS)
-        _located(check_choice, pretrain.get("dataset"), sorted(datasets), "pretrain.dataset", file=file)
+    pretrain = None
+    if raw.get("pretrain") is not None:
+        pretrain = build(PretrainSection, raw["pretrain"], file=file, prefix="pretrain.")
+        check_choice(pretrain.dataset, sorted(datasets), "pretrain.dataset", file=file)
     return StudyParams(profile=str(raw["profile"]), datasets=datasets, pretrain=pretrain, train=train,
                        variants=variants, tables=tables, presets=dict(raw.get("presets") or {}),
                        raw=copy.deepcopy(raw), path=Path(path))
@@ -245,13 +271,6 @@ def parse_params(raw: dict[str, Any], path: Path = Path("params.yaml")) -> Study
 def _mapping(values: Any) -> Any:
     """A section's mapping (an empty entry, ``name:`` alone, is an empty mapping)."""
     return {} if values is None else values
-
-
-def _located(checker, *args, file: str) -> None:
-    try:
-        checker(*args)
-    except ConfigError as exc:
-        raise exc.located(file) from None
 
 
 def load_params(path: str | Path = "params.yaml") -> StudyParams:

@@ -43,7 +43,8 @@ def stages(params: StudyParams) -> dict[str, Any]:
     out["complexity"] = {
         "cmd": "python -m ean.analysis.paper_complexity --markdown reports/tables/complexity.md "
                "--csv reports/tables/complexity.csv --readings-csv reports/tables/paper_readings.csv",
-        "deps": ["ean/models", "ean/analysis/flops.py", "ean/analysis/paper_complexity.py",
+        "deps": ["ean/config.py", "ean/errors.py", "ean/models", "ean/analysis/flops.py",
+                 "ean/analysis/paper_complexity.py",
                  "data/paper/complexity.csv"],
         "outs": [{"reports/tables/complexity.md": {"cache": False}},
                  {"reports/tables/complexity.csv": {"cache": False}},
@@ -59,20 +60,20 @@ def stages(params: StudyParams) -> dict[str, Any]:
             + [{f"{reports}/data/{name}.json": {"cache": False}}],
         }
         out[f"data_{name}"] = stage
-    train_deps = CODE_DEPS + ["ean/study/stages.py", params.train["config"]]
+    train_deps = CODE_DEPS + ["ean/study/stages.py", params.train.config]
     if params.pretrain is not None:
         p = params.pretrain
         out["pretrain"] = {
             "cmd": "ean study pretrain",
-            "deps": CODE_DEPS + ["ean/study/stages.py", p.get("config") or params.train["config"],
-                                 _dataset_dep(params, p["dataset"])],
+            "deps": CODE_DEPS + ["ean/study/stages.py", p.config or params.train.config,
+                                 _dataset_dep(params, p.dataset)],
             "params": ["pretrain"],
-            "outs": [p["out"], {f"{reports}/pretrain.json": {"cache": False}}],
+            "outs": [p.out, {f"{reports}/pretrain.json": {"cache": False}}],
             "plots": [{f"{reports}/pretrain_metrics.csv": {"cache": False, "x": "epoch", "y": "val_top1"}}],
         }
-        train_deps.append(f"{p['out']}/backbone.pth")
+        train_deps.append(f"{p.out}/backbone.pth")
     runs_dir = params.runs_dir.as_posix()
-    launcher = params.train.get("launcher", "ean")
+    launcher = params.train.launcher
     from ean.study.stages import run_protocols
 
     pooled: dict[str, Any] = {"deps": list(train_deps), "params": ["train"], "outs": [], "metrics": [], "plots": []}
@@ -89,7 +90,7 @@ def stages(params: StudyParams) -> dict[str, Any]:
             "plots": [{f"{reports}/runs/{r}/metrics.csv": {"cache": False, "x": "epoch", "y": "val_top1"}}
                       for r in runs],
         }
-        if params.train.get("stages", "variant") == "variant":
+        if params.train.stages == "variant":
             out[f"train_{name}"] = stage
             continue
         for key in ("outs", "metrics", "plots"):

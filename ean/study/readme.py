@@ -136,7 +136,7 @@ def cost_block(root: Path, reports: Path, measured) -> str:
         return ""
     total = sum(r["seconds"] for r in rows)
     runs = sum(r["runs"] for r in rows)
-    jobs = int(measured.train.get("jobs", 1))
+    jobs = int(measured.train.jobs)
     return (f"What the `study` profile would take on this machine (an extrapolation, `ean.study.cost`): "
             f"{runs} runs of {rows[0]['epochs']} epochs, each priced at the seconds per training and "
             f"validation clip that the `{measured.profile}` runs of the same model measured here: "

@@ -122,7 +122,7 @@ def prepare_dataset(params: StudyParams, name: str, workers: Optional[int] = Non
 def _pretrained_path(params: StudyParams) -> Optional[str]:
     if params.pretrain is None:
         return None
-    return str(Path(params.pretrain["out"]) / "backbone.pth")
+    return str(Path(params.pretrain.out) / "backbone.pth")
 
 
 def variant_overrides(params: StudyParams, variant: Variant, seed: int) -> dict[str, Any]:
@@ -158,9 +158,9 @@ def build_run_config(params: StudyParams, variant: Variant, seed: int):
     variant's model changes + data paths + pretrained weights + seed."""
     from ean.engine.config import build_config
 
-    config = variant.config or params.train["config"]
+    config = variant.config or params.train.config
     raw = read_yaml(Path(config))
-    overrides = {**{k: v for k, v in params.train["set"].items()}, **variant_overrides(params, variant, seed)}
+    overrides = {**{k: v for k, v in params.train.set.items()}, **variant_overrides(params, variant, seed)}
     if "model.preset" in overrides:
         # the variant's preset replaces the YAML's; the YAML's other model keys still apply
         raw["model"] = {**(raw.get("model") or {}), "preset": overrides.pop("model.preset")}
@@ -178,11 +178,11 @@ def pretrain(params: StudyParams) -> dict:
     p = params.pretrain
     if p is None:
         raise UserError(f"profile {params.profile!r} has no pretrain section")
-    out = Path(p["out"])
-    raw = read_yaml(Path(p.get("config") or params.train["config"]))
-    raw["model"] = {**(raw.get("model") or {}), "preset": p["preset"]}
-    sets = {**{f"data.{k}": v for k, v in data_section(params.datasets[p["dataset"]]).items()},
-            **dict(p.get("set") or {})}
+    out = Path(p.out)
+    raw = read_yaml(Path(p.config or params.train.config))
+    raw["model"] = {**(raw.get("model") or {}), "preset": p.preset}
+    sets = {**{f"data.{k}": v for k, v in data_section(params.datasets[p.dataset]).items()},
+            **dict(p.set)}
     apply_overrides(raw, [f"{k}={json.dumps(v)}" for k, v in sets.items()])
     cfg = build_config(raw, "pretrain")
     if out.exists():
@@ -195,7 +195,7 @@ def pretrain(params: StudyParams) -> dict:
             raise UserError(f"pretrain: the run in {out / 'run'} wrote no checkpoint")
         best = found[-1]
     info = export_backbone(best, out / "backbone.pth")
-    report = {"preset": p["preset"], "summary": summary, "backbone": info}
+    report = {"preset": p.preset, "summary": summary, "backbone": info}
     path = params.reports_dir / "pretrain.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")
@@ -265,7 +265,7 @@ def node_threads(params: StudyParams) -> int:
     node's budget, shared by the processes a launcher started on it (torchrun's
     ``LOCAL_WORLD_SIZE``); two CPU ranks with every core each spin against each other in
     their collectives (measured: 161 s against 6.9 s for a tiny 2-process run on 2 cores)."""
-    threads = int(params.train.get("threads", os.cpu_count() or 1))
+    threads = int(params.train.threads or os.cpu_count() or 1)
     return max(1, threads // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
 
 
@@ -289,7 +289,7 @@ def train_variant(params: StudyParams, variant: str, jobs: Optional[int] = None,
         raise UserError(f"unknown variant {variant!r}; the profile {params.profile!r} has "
                         f"{', '.join(params.variants)}")
     runs = params.variants[variant].run_names()
-    jobs = int(jobs if jobs is not None else params.train.get("jobs", 1))
+    jobs = int(jobs if jobs is not None else params.train.jobs)
     plan = thread_plan(runs, jobs, node_threads(params))
     summaries = []
     bar = tqdm(total=len(runs), desc=f"train {variant}", unit="run", disable=not progress)
@@ -328,7 +328,7 @@ def train_all(params: StudyParams, jobs: Optional[int] = None, progress: bool = 
     runs = list(params.runs())
     if not runs:
         raise UserError(f"profile {params.profile!r} has no runs to train")
-    jobs = max(1, min(int(jobs if jobs is not None else params.train.get("jobs", 1)), len(runs)))
+    jobs = max(1, min(int(jobs if jobs is not None else params.train.jobs), len(runs)))
     threads = max(1, node_threads(params) // jobs)
     order = sorted(runs, key=lambda r: -run_cost(params, r))
     done: dict[str, dict] = {}

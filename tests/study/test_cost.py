@@ -27,7 +27,7 @@ def _fake_run(reports: Path, run: str, epoch_s: float, wall_s: float, epochs: in
 
 def test_rates_and_prices_come_from_the_measured_runs(tmp_path):
     smoke = load_profile("smoke", ROOT)
-    smoke.train["reports_dir"] = str(tmp_path)
+    smoke.train.reports_dir = str(tmp_path)
     train_clips = 54                            # the smoke set: 3 per class x 18 classes
     for seed in smoke.variants["ean"].seeds:
         _fake_run(tmp_path, f"ean-s{seed}", epoch_s=5.4, wall_s=2 * 5.4 + 1.8)
@@ -39,7 +39,7 @@ def test_rates_and_prices_come_from_the_measured_runs(tmp_path):
     rows = {r["variant"]: r for r in training_cost(study, smoke)}
     ean = rows["ean"]
     assert ean["priced_as"] == "ean" and ean["runs"] == len(study.variants["ean"].seeds)
-    every, subset, epochs = (int(study.train["set"][k]) for k in ("eval.every", "eval.subset", "optim.epochs"))
+    every, subset, epochs = (int(study.train.set[k]) for k in ("eval.every", "eval.subset", "optim.epochs"))
     evaluated = ean["val_clips"] + subset * len(range(every, epochs, every))
     expected = epochs * ean["train_clips"] * 0.1 + evaluated * 0.1
     assert ean["seconds_per_run"] == pytest.approx(expected, rel=1e-3)

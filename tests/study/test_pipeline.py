@@ -25,7 +25,7 @@ def test_stage_graph_of_every_profile():
         params = load_profile(profile, ROOT)
         stages = pipeline.stages(params)
         trains = {n: s for n, s in stages.items() if n == "train" or n.startswith("train_")}
-        if params.train.get("stages", "variant") == "variant":
+        if params.train.stages == "variant":
             assert set(trains) == {f"train_{v}" for v in params.variants}      # one stage per variant
         else:                                                                  # one stage for all
             assert set(trains) == {"train"}

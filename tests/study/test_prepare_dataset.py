@@ -35,7 +35,7 @@ def real_like(tmp_path_factory) -> Path:
 
 def _params(tmp_path: Path, root: Path, max_skip: float):
     params = load_params(ROOT / "configs/study/profiles/smoke.yaml")
-    params.train["reports_dir"] = str(tmp_path / "reports")
+    params.train.reports_dir = str(tmp_path / "reports")
     config = tmp_path / "data.yaml"
     config.write_text(yaml.safe_dump({"data": {
         "format": "videos", "annotation": str(root / "list.txt"), "root": str(root), "num_classes": 2,

@@ -35,8 +35,8 @@ def test_rehearsal_keeps_the_paper_profile_but_its_data_size_and_launcher(monkey
         assert v.preset.endswith(("_tiny", "_tiny_lmc")), name
         if name in paper.variants:                      # the paper's variant: its config and dataset
             assert (v.config, v.dataset) == (paper.variants[name].config, paper.variants[name].dataset)
-    assert params.train["launcher"].startswith(f"torchrun --standalone --nproc_per_node {REHEARSAL_PROCESSES}")
-    assert "model.backbone.pretrained" in params.train["set"] and params.train["set"]["model.backbone.pretrained"] is None
+    assert params.train.launcher.startswith(f"torchrun --standalone --nproc_per_node {REHEARSAL_PROCESSES}")
+    assert "model.backbone.pretrained" in params.train.set and params.train.set["model.backbone.pretrained"] is None
     # the run configs: the real config's recipe and protocol, the generated data's paths and classes
     from ean.study.stages import build_run_config
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def params(tmp_path):
     p = load_profile("default", ROOT)
-    p.train["reports_dir"] = str(tmp_path / "reports")
+    p.train.reports_dir = str(tmp_path / "reports")
     return p
 
 
@@ -106,7 +106,7 @@ def test_a_row_that_stands_in_for_the_papers_says_what_it_is(tmp_path):
     """Table 7's detector row is trained with the generator's oracle boxes in the study
     profile: the row is labelled as such (the variant's label), the paper's value kept."""
     p = load_profile("study", ROOT)
-    p.train["reports_dir"] = str(tmp_path / "reports")
+    p.train.reports_dir = str(tmp_path / "reports")
     assert p.tables["07"].rows["Faster RCNN"] == "ean_soi_boxes"
     assert p.variants["ean_soi_boxes"].set == {"soi.regions": "boxes"}
     _write_run(tmp_path / "reports", "ean_soi_boxes-s0", 40.0, 80.0)
