@@ -61,13 +61,13 @@ def test_fp16_nonfinite_loss_skips_the_update(tmp_path, clip):
     before = [p.detach().clone() for p in model.parameters()]
     model.poison = True
     loss, correct, n = _step(trainer, model)                     # old code: TrainingDiverged
-    assert not torch.isfinite(torch.tensor(loss)) and (correct, n) == (0, 0)  # counts for nothing
+    assert not torch.isfinite(torch.as_tensor(loss)) and (correct, n) == (0, 0)  # counts for nothing
     assert all(torch.equal(a, p) for a, p in zip(before, model.parameters()))  # no update
     assert trainer.scaler.get_scale() == 512.0 and trainer.guard.skipped_updates == 1
     assert "skipped the update" in (trainer.run_dir / "train.log").read_text()
     model.poison = False
     loss, correct, n = _step(trainer, model)
-    assert n == 4 and torch.isfinite(torch.tensor(loss))
+    assert n == 4 and torch.isfinite(torch.as_tensor(loss))
     assert not torch.equal(before[0], model.fc.weight)          # this one updates
     assert trainer.guard.nonfinite_run == 0 and trainer.guard.skipped_updates == 1
 
@@ -78,7 +78,7 @@ def test_fp16_finite_loss_with_overflowing_gradients_is_skipped_and_counted(tmp_
     before = model.fc.weight.detach().clone()
     loss, _, n = _step(trainer, model)
     handle.remove()
-    assert n == 4 and torch.isfinite(torch.tensor(loss))       # the loss itself was fine
+    assert n == 4 and torch.isfinite(torch.as_tensor(loss))    # the loss itself was fine
     assert torch.equal(before, model.fc.weight) and trainer.guard.skipped_updates == 1
 
 
